@@ -1,0 +1,94 @@
+"""Wait for the engine: `/health`, then `/v1/models` listing the served name, within a deadline.
+
+"Not yet" covers a refused connection (vLLM binds only after the weights are loaded), 503
+(SGLang while starting) and any other error; only a refused API key ends the wait early,
+because no amount of waiting fixes it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable, TextIO
+
+from . import hints
+from .client import Client, Exchange, excerpt
+
+PROBE_TIMEOUT = 10.0  # per readiness request; the deadline bounds the whole wait
+
+
+@dataclass
+class Readiness:
+    ready: bool
+    waited_s: float
+    detail: str
+    hint: str | None = None
+    models: list[str] | None = None
+
+
+def _seen(ex: Exchange) -> str:
+    if ex.status is None:
+        return ex.error or "no answer"
+    return f"HTTP {ex.status}"
+
+
+def _model_ids(ex: Exchange) -> list[str] | None:
+    try:
+        return [str(m["id"]) for m in ex.body["data"]]
+    except (KeyError, TypeError):
+        return None
+
+
+def _clock(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s // 3600:d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def wait_ready(
+    client: Client,
+    model: str,
+    deadline_s: float,
+    poll_s: float,
+    out: TextIO,
+    progress_s: float = 30.0,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Readiness:
+    start = clock()
+    stage, last, models = "/health", "no answer yet", None
+    last_line_at, last_line = None, None
+    while True:
+        timeout = min(PROBE_TIMEOUT, client.timeout)
+        if stage == "/health":
+            ex = client.get("/health", timeout=timeout)
+            # A server without /health (a proxy, say) can still be judged by /v1/models.
+            if ex.status in (200, 404):
+                stage = "/v1/models"
+            else:
+                last = _seen(ex)
+        if stage == "/v1/models":
+            ex = client.get("/v1/models", timeout=timeout)
+            models = _model_ids(ex) if ex.status == 200 else None
+            waited = clock() - start
+            if models is not None and model in models:
+                return Readiness(True, waited, f"ready after {waited:.1f} s; serves {models}", models=models)
+            if ex.status in (401, 403):
+                return Readiness(False, waited, f"/v1/models answered HTTP {ex.status}: {excerpt(ex.text, 80)}", hints.API_KEY)
+            if models is not None:
+                last = f"serves {models}, not {model!r}"
+            else:
+                last = _seen(ex)
+                if ex.status is None:
+                    stage = "/health"  # the server went away again (restart): start over
+        waited = clock() - start
+        if waited >= deadline_s:
+            hint = hints.MODEL_NAME if models is not None else hints.NOT_READY
+            return Readiness(
+                False, waited, f"not ready after {waited:.0f} s: waiting for {stage} (last: {last})", hint, models
+            )
+        line = f"waiting for {stage} (last: {last})"
+        # A line at a steady pace, and at once when something changes.
+        if last_line_at is None or line != last_line or clock() - last_line_at >= progress_s:
+            print(f"[smoke] {_clock(waited)} {line}", file=out, flush=True)
+            last_line_at, last_line = clock(), line
+        sleep(max(0.0, min(poll_s, deadline_s - waited)))
