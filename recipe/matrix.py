@@ -1,0 +1,25 @@
+"""The profiles whose renders are checked in as goldens (tests/golden/NAME.yaml).
+
+Both engines x speculative modes x the models and GPU types that fit. The conformance tests
+feed every one of these to the engines' own argument parsers.
+"""
+
+from .profile import build
+
+MATRIX = {
+    "vllm-default": build(engine="vllm"),
+    "vllm-mtp3": build(engine="vllm", spec_tokens=3),
+    "vllm-nospec": build(engine="vllm", speculative="off"),
+    "vllm-glm47-h100": build(engine="vllm", model="zai-org/GLM-4.7-FP8", gpu_type="h100"),
+    "vllm-glm47-4xh200": build(engine="vllm", model="zai-org/GLM-4.7-FP8", gpus=4),
+    "vllm-custom": build(engine="vllm", max_model_len=65536, mem_fraction=0.9, port=9000,
+                         served_model_name="glm5", gpu_ids=(0, 1, 2, 3, 4, 5, 6, 7), offline=True,
+                         image="vllm/vllm-openai@sha256:" + "0" * 64, start_period=90),
+    "sglang-default": build(engine="sglang"),
+    "sglang-nospec": build(engine="sglang", speculative="off"),
+    "sglang-eagle5": build(engine="sglang", spec_tokens=5),
+    "sglang-glm47-h100": build(engine="sglang", model="zai-org/GLM-4.7-FP8", gpu_type="h100"),
+    "sglang-custom": build(engine="sglang", max_model_len=131072, mem_fraction=0.8, port=8080,
+                           bind="0.0.0.0", hf_cache="/data/hf"),
+    "rehearsal": build(rehearsal=True, hf_cache="/srv/tiny-hf"),
+}

@@ -1,0 +1,66 @@
+"""Does the model fit the GPUs? Nominal GB, as in the vLLM recipes' vram_minimum_gb."""
+
+from .errors import RecipeError
+from .hardware import GPUS, MODELS, Gpu, Model
+
+
+def check_fit(p, facts: Model, gpu: Gpu) -> None:
+    have = p.tp * gpu.memory_gb
+    if facts.hopper_only and gpu.name not in GPUS:
+        raise RecipeError("--gpu-type", p.gpu_type, f"{p.model} needs Hopper or newer (DeepGEMM)",
+                          "use h200 or h100")
+    if have < facts.vram_gb:
+        # Blame the option the user most likely chose.
+        option, value = ("--tp", p.tp) if p.tp != p.gpus else (
+            ("--gpu-type", gpu.name) if p.gpus == 8 else ("--gpus", p.gpus))
+        raise RecipeError(
+            option, value,
+            f"{p.model} needs ~{facts.vram_gb} GB of GPU memory and {p.tp}x {gpu.label} has {have} GB",
+            alternatives(p, facts, gpu),
+        )
+    # The engine's share of each GPU must hold that GPU's slice of the weights, with room left
+    # for the KV cache; below this the engine dies at load with no KV cache blocks.
+    usable = p.mem_fraction * gpu.memory_gb
+    per_gpu = facts.weights_gb / p.tp
+    if usable < per_gpu * 1.05:
+        need = per_gpu * 1.05 / gpu.memory_gb
+        raise RecipeError(
+            "--mem-fraction", p.mem_fraction, f"{p.tp}x {gpu.label} would give the engine {usable:.0f} GB "
+            f"per GPU, and the weights alone take ~{per_gpu:.0f} GB",
+            f"use --mem-fraction {min(0.95, round(need + 0.05, 2))} or more GPUs",
+        )
+
+
+def fits(model: Model, gpu: Gpu, n: int) -> bool:
+    return model.heads % n == 0 and n * gpu.memory_gb >= model.vram_gb
+
+
+def alternatives(p, model: Model, gpu: Gpu) -> str:
+    """Name the ways out: other GPUs on one host, two nodes, or a smaller model that fits."""
+    options = []
+    for other in GPUS.values():
+        n = next((n for n in (4, 8) if fits(model, other, n)), None)
+        if n and other != gpu:
+            options.append(f"{n}x {other.label} (--gpu-type {other.name} --gpus {n})")
+        elif n:
+            options.append(f"--tp {n}" if p.gpus >= n else f"--gpus {n}")
+    if not fits(model, gpu, 8):
+        # Prefer the user's own GPU type; else the first that two nodes of would hold it.
+        two_nodes = [g for g in (gpu, *GPUS.values()) if 16 * g.memory_gb >= model.vram_gb]
+        if two_nodes:
+            options.append(f"two nodes of 8x {two_nodes[0].label} (TP 16; not generated here)")
+    for smaller in MODELS.values():
+        if not smaller.rehearsal and smaller.vram_gb < model.vram_gb and fits(smaller, gpu, 8):
+            options.append(f"--model {smaller.repo} (~{smaller.vram_gb} GB)")
+    return "use " + ", or ".join(options)
+
+
+def table() -> list[dict]:
+    """Every model x GPU x count, for the README and the tests: fits or not."""
+    rows = []
+    for m in (m for m in MODELS.values() if not m.rehearsal):
+        for g in GPUS.values():
+            for n in (4, 8):
+                rows.append(dict(model=m.repo, gpus=f"{n}x {g.label}", have=n * g.memory_gb,
+                                 need=m.vram_gb, fits=n * g.memory_gb >= m.vram_gb))
+    return rows
