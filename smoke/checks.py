@@ -98,9 +98,11 @@ class Check:
 
 
 class _Fail(Exception):
-    def __init__(self, detail: str, hint: str | None = None):
+    def __init__(self, detail: str, hint: str | None = None, about: str | None = None):
         super().__init__(detail)
-        self.detail, self.hint = detail, hint
+        # `about` ("name", "args") lets a streamed check name a streaming bug instead of a flag
+        # when the non-streamed twin got the same thing right.
+        self.detail, self.hint, self.about = detail, hint, about
 
 
 def _leaked(text: str, markers: tuple[str, ...]) -> str | None:
@@ -132,7 +134,7 @@ def _content_present(a: Answer) -> None:
             f"{excerpt(a.reasoning, 80)!r}",
             hints.WHOLE_ANSWER_IN_REASONING,
         )
-    raise _Fail(f"empty content (finish_reason={a.finish_reason})", hints.SERVER_ERROR)
+    raise _Fail(f"empty content (finish_reason={a.finish_reason})", hints.EMPTY_ANSWER)
 
 
 def _no_tool_calls(a: Answer, hint: str) -> None:
@@ -150,13 +152,14 @@ def _reasoning_present(a: Answer) -> None:
 
 def _valid_call(call: ToolCall) -> dict:
     if call.name != TOOL_NAME:
-        raise _Fail(f"called {call.name!r}, not {TOOL_NAME!r}", hints.TOOL_PARSER)
+        raise _Fail(f"called {call.name!r}, not {TOOL_NAME!r}", hints.TOOL_PARSER, "name")
     try:
         args = json.loads(call.arguments)
     except ValueError as e:
         raise _Fail(
             f"{TOOL_NAME} arguments are not JSON ({e.msg} at {e.pos}): {excerpt(call.arguments, 100)!r}",
             hints.TOOL_PARSER,
+            "args",
         ) from None
     try:
         jsonschema.validate(args, TOOL_SCHEMA)
@@ -166,6 +169,7 @@ def _valid_call(call: ToolCall) -> dict:
             f"{TOOL_NAME} arguments break the tool's schema at {where}: {e.message}; "
             f"got {excerpt(call.arguments, 100)}",
             hints.TOOL_PARSER,
+            "args",
         ) from None
     return args
 
@@ -199,7 +203,7 @@ def _stream_fragments_ok(a: Answer) -> None:
     for call in a.tool_calls:
         distinct = sorted(set(call.names))
         if len(distinct) > 1:
-            raise _Fail(f"one streamed call carried several names: {distinct}", hints.STREAM_WRONG_NAME)
+            raise _Fail(f"one streamed call carried several names: {distinct}", hints.STREAM_WRONG_NAME, "name")
         try:
             json.loads(call.arguments)
             continue
@@ -212,10 +216,12 @@ def _stream_fragments_ok(a: Answer) -> None:
                 f"the last of {len(frags)} argument fragments re-sends the whole object "
                 f"{excerpt(frags[-1], 60)!r}; concatenated: {joined!r}",
                 hints.STREAM_ARGS_RESENT,
+                "args",
             )
         raise _Fail(
             f"{len(frags)} streamed argument fragments do not concatenate to JSON: {joined!r}",
             hints.STREAM_ARGS_MALFORMED,
+            "args",
         )
 
 
@@ -344,14 +350,46 @@ def _agree_tools(s: Answer, t: Answer) -> None:
 
 
 def check_tool_call_stream(ex) -> CheckResult:
-    def ok(a: Answer) -> str:
-        _no_tool_text(a)
-        _stream_fragments_ok(a)
-        args = _tool_call_ok(a)
-        frags = sum(len(c.fragments) for c in a.tool_calls)
-        return f"{_describe_calls(a, args)} from {frags} fragments"
+    def body():
+        a = read_answer(ex["tool-stream"])
+        try:
+            twin = read_answer(ex["tool"])
+        except BadAnswer:
+            twin = None
+        twin_right = twin is not None and _holds(_tool_call_ok, twin)
+        try:
+            _no_tool_text(a)
+            _stream_fragments_ok(a)
+            args = _tool_call_ok(a)
+        except _Fail as f:
+            raise _stream_blame(f, twin, twin_right) from None
+        detail = f"{_describe_calls(a, args)} from {sum(len(c.fragments) for c in a.tool_calls)} fragments"
+        if twin is None:
+            return detail + " (non-streamed twin unusable: not compared)"
+        if twin_right:
+            _agree_tools(a, twin)
+        return detail + ("; agrees with non-streamed" if twin_right else "")
 
-    return _judge("tool-call-stream", lambda: _twin_note(ok, read_answer(ex["tool-stream"]), ex["tool"], _agree_tools))
+    return _judge("tool-call-stream", body)
+
+
+def _holds(rule: Callable[[Answer], object], a: Answer) -> bool:
+    try:
+        rule(a)
+        return True
+    except _Fail:
+        return False
+
+
+def _stream_blame(f: _Fail, twin: Answer | None, twin_right: bool) -> _Fail:
+    """Point the hint at the right culprit: a flag when both paths are wrong, a streaming bug
+    when only the streamed path is."""
+    if twin_right and f.hint in (hints.TOOL_PARSER, hints.FINISH_REASON):
+        hint = {"name": hints.STREAM_WRONG_NAME, "args": hints.STREAM_ARGS_MALFORMED}.get(f.about, hints.STREAM_DISAGREES)
+        return _Fail(f.detail + " (the non-streamed answer is right)", hint, f.about)
+    if twin is not None and not twin_right and f.hint in (hints.STREAM_ARGS_MALFORMED, hints.STREAM_WRONG_NAME):
+        return _Fail(f.detail + " (the non-streamed answer is wrong too)", hints.TOOL_PARSER, f.about)
+    return f
 
 
 def check_tool_round_trip(ex) -> CheckResult:

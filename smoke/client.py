@@ -64,11 +64,11 @@ class Client:
         return s
 
     def get(self, path: str, timeout: float | None = None, retries: int = 0) -> Exchange:
-        """GET a JSON (or empty) endpoint. `retries` re-tries connection errors and 5xx."""
+        """GET a JSON (or empty) endpoint. `retries` re-tries failed connections (with backoff);
+        an HTTP status is an answer, and the readiness loop does its own polling."""
         for attempt in range(retries + 1):
             ex = self._send("GET", path, None, timeout or self.timeout, stream=False)
-            retryable = ex.status is None or ex.status >= 500
-            if not retryable or attempt == retries:
+            if ex.status is not None or attempt == retries:
                 return ex
             time.sleep(min(0.5 * 2**attempt, 5.0))
         return ex  # pragma: no cover - loop always returns
@@ -196,8 +196,9 @@ def _read_sse(resp: requests.Response, ex: Exchange, start: float, deadline: flo
             data_lines.append(line[5:].lstrip(" "))
         # `event:`, `id:`, `retry:` and `:` comment lines carry nothing we check.
     else:
-        # The body ended; a last event without its blank line still counts.
-        if data_lines:
-            dispatch()
+        # The body ended; a last event without its blank line still counts, and one that is
+        # not JSON was cut off mid-way.
+        if data_lines and not dispatch() and ex.error:
+            ex.error = f"stream cut off inside event {len(ex.events) + 1} (truncated): " + ex.error.split(": ", 1)[1]
     if ex.error is None and not ex.done:
         ex.error = f"stream ended without `data: [DONE]` after {len(ex.events)} events (truncated)"

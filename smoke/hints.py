@@ -65,6 +65,10 @@ ROUND_TRIP = (
     "the tool result did not lead to an answer: the chat template may not render `tool` "
     "messages (zai-org/GLM-5#45: re-download the model's chat template) or the engine is old"
 )
+EMPTY_ANSWER = (
+    "the model returned no text: read the engine log; if finish_reason is \"length\", the "
+    "answer hit max_tokens; otherwise check the model's chat template"
+)
 SERVER_ERROR = "the engine failed on this request: read its log (docker compose logs engine)"
 NOT_JSON = (
     "the answer is not the engine's JSON: is --base-url the engine's root (e.g. "

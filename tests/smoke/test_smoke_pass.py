@@ -1,0 +1,12 @@
+"""A correct engine, in each engine's shape, passes every check."""
+
+from smoke.checks import CHECKS
+
+CHECK_NAMES = ["readiness"] + [c.name for c in CHECKS]
+
+
+def test_a_correct_engine_passes_every_check(engine, run_smoke):
+    run = run_smoke(engine.url)
+    assert run.code == 0, run.out
+    assert run.statuses() == {name: "PASS" for name in CHECK_NAMES}, run.out
+    assert run.report["verdict"] == "pass"
