@@ -23,3 +23,27 @@ MATRIX = {
                            bind="0.0.0.0", hf_cache="/data/hf"),
     "rehearsal": build(rehearsal=True, hf_cache="/srv/tiny-hf"),
 }
+
+GOLDEN_DIR = "tests/golden"
+
+
+def golden_texts() -> dict:
+    """Relative path -> expected text, for every golden and for the checked-in default renders."""
+    from pathlib import Path
+
+    from .render import ROOT, render_compose
+
+    # Goldens render as if they lived in compose/, so their relative paths match the real files.
+    out = {f"{GOLDEN_DIR}/{name}.yaml": render_compose(p, ROOT / "compose") for name, p in MATRIX.items()}
+    out["compose/vllm.yaml"] = out[f"{GOLDEN_DIR}/vllm-default.yaml"]
+    out["compose/sglang.yaml"] = out[f"{GOLDEN_DIR}/sglang-default.yaml"]
+    return {Path(k): v for k, v in out.items()}
+
+
+if __name__ == "__main__":
+    # make golden: rewrite every golden and the checked-in defaults from the current code.
+    from .render import ROOT
+    from .store import write
+
+    for rel, text in golden_texts().items():
+        print(f"{write(ROOT / rel, text, force=True)}: {rel}")

@@ -62,23 +62,22 @@ def engine_env(p: Profile) -> dict[str, str]:
 
 
 def cli_args(p: Profile) -> list[str]:
-    """The generator options that reproduce this profile: the ones that differ from defaults."""
-    default = build(engine=p.engine, rehearsal=p.rehearsal, hf_cache=p.hf_cache) if not p.rehearsal \
-        else None
-    args = ["--engine", p.engine]
-    if p.rehearsal:
-        args.append("--rehearsal")
+    """Generator options that reproduce this profile: the ones whose value is not the default."""
+    base = dict(engine=p.engine, model=p.model, gpu_type=p.gpu_type, gpus=p.gpus, rehearsal=p.rehearsal)
+    plain = build(engine=p.engine, rehearsal=p.rehearsal)
+    # Defaults of the other options follow from these (TP from GPUs, name from model, ...).
+    default = build(**{k: v for k, v in base.items() if getattr(plain, k) != v or k in ("engine", "rehearsal")})
+    args = []
     for field, value in p.model_dump().items():
-        if field in ("engine", "rehearsal") or (default and getattr(default, field) == value):
-            continue
-        if p.rehearsal and field not in ("tool_call_parser", "reasoning_parser", "hf_cache", "port", "bind"):
+        always = field == "engine" or (field == "rehearsal" and value)
+        if value is None or (not always and getattr(default if field not in base else plain, field) == value):
             continue
         option = "--" + field.replace("_", "-")
         if isinstance(value, bool):
-            args.append(option) if value else None
+            args.append(option)
         elif isinstance(value, tuple):
             args += [option, ",".join(map(str, value))]
-        elif value is not None:
+        else:
             args += [option, f"{value:g}" if isinstance(value, float) else str(value)]
     return args
 

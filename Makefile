@@ -1,0 +1,58 @@
+# GLM-5 Compose bundle. `make help` lists the targets.
+#   make generate ENGINE=sglang   render compose/sglang.yaml (any generator option: ARGS="--tp 4 ...")
+#   make up / down / logs / smoke run what the last generate wrote
+#   make test                     the fast suite (generator, compose loader, sidecar)
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+CACHE ?= $(CURDIR)/.cache
+ENGINE ?= vllm
+ARGS ?=
+# The file the last `generate` wrote (generator.py records it); the vLLM default otherwise.
+COMPOSE_FILE ?= $(shell cat .last-render 2>/dev/null || echo compose/vllm.yaml)
+COMPOSE ?= docker compose -f $(COMPOSE_FILE)
+
+.DEFAULT_GOAL := help
+.PHONY: help venv generate up down logs smoke test golden bench-cli
+
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/^[^:]*:\([a-z-]*\):.*## /  \1\t/' | sort | expand -t 22
+
+# The venv is rebuilt when a requirements file changes.
+$(VENV)/.stamp: requirements.txt requirements-dev.txt smoke/requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+venv: $(VENV)/.stamp ## create .venv with the pinned requirements
+
+generate: $(VENV)/.stamp ## render the deployment: ENGINE=vllm|sglang, ARGS="more generator options"
+	$(PY) generator.py --engine $(ENGINE) $(ARGS)
+
+up: ## start what the last generate wrote and follow the load
+	$(COMPOSE) up -d
+	@echo "Following the engine's load (Ctrl-C stops following, not the stack):"
+	$(COMPOSE) logs -f engine
+
+down: ## stop the stack (the HF cache and the JIT-cache volume stay)
+	$(COMPOSE) down
+
+logs: ## follow the engine's logs
+	$(COMPOSE) logs -f engine
+
+smoke: ## re-run the health-check sidecar against the running stack; exits with its verdict
+	@mkdir -p reports
+	SMOKE_USER=$$(stat -c %u:%g reports) $(COMPOSE) run --rm --no-deps smoke
+
+test: $(VENV)/.stamp ## the fast test suite: generator, Compose loader, sidecar
+	$(PY) -m pytest -q tests --ignore=tests/e2e --ignore=tests/conformance --ignore=tests/rehearsal
+
+golden: $(VENV)/.stamp ## rewrite tests/golden/ and compose/{vllm,sglang}.yaml from the code
+	$(PY) -m recipe.matrix
+
+bench-cli: $(VENV)/.stamp ## time a cold `python generator.py --stdout` (median of 15)
+	$(PY) scripts/bench_cli.py
+
+-include mk/*.mk

@@ -1,0 +1,132 @@
+"""Every golden through the real Compose v2 loader, then structural checks on what it loaded."""
+
+import json
+import re
+
+import pytest
+
+from recipe.engines import ENGINES
+from recipe.hardware import MODELS
+from recipe.matrix import MATRIX
+from recipe.render import ROOT
+
+GOLDEN = ROOT / "tests" / "golden"
+
+
+def seconds(duration: str) -> int:
+    """Compose prints Go durations: 1h30m0s."""
+    units = {"h": 3600, "m": 60, "s": 1}
+    return sum(int(n) * units[u] for n, u in re.findall(r"(\d+)([hms])", duration))
+
+
+@pytest.fixture(scope="module")
+def loaded(compose_config):
+    """name -> the compose model as Compose itself resolved it (interpolation, ~, defaults)."""
+    out = {}
+    for name in MATRIX:
+        result = compose_config(GOLDEN / f"{name}.yaml", "--format", "json", env={"HF_TOKEN": ""})
+        assert result.returncode == 0, f"{name}: {result.stderr}"
+        out[name] = json.loads(result.stdout)
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(MATRIX))
+def test_compose_accepts_every_golden(name, compose_config):
+    result = compose_config(GOLDEN / f"{name}.yaml", "-q")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+
+
+@pytest.mark.parametrize("breakage,complaint", [
+    ("retries: 3", "retries: five"),
+    ("ipc: host", "ipc: [host]"),
+    ("count: 8", "count: lots"),
+    ("condition: service_healthy", "condition: service_happy"),
+])
+def test_compose_rejects_a_broken_render(breakage, complaint, compose_config, tmp_path):
+    """The loader check can fail: one wrong value is enough."""
+    text = (GOLDEN / "vllm-default.yaml").read_text()
+    assert breakage in text
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(text.replace(breakage, complaint, 1))
+    result = compose_config(broken, "-q")
+    assert result.returncode != 0
+    assert result.stderr.strip(), "Compose should say what is wrong"
+
+
+@pytest.mark.parametrize("name", sorted(MATRIX))
+def test_structure(name, loaded):
+    p, cfg = MATRIX[name], loaded[name]
+    engine, smoke = cfg["services"]["engine"], cfg["services"]["smoke"]
+    spec = ENGINES[p.engine]
+
+    assert engine["image"] == p.image
+    assert engine["entrypoint"] == list(spec.entrypoint)
+    cmd = engine["command"]
+    if spec.model_flag:
+        assert cmd[cmd.index(spec.model_flag) + 1] == p.model
+    else:
+        assert cmd[0] == p.model
+    assert cmd[cmd.index(spec.tp_flag) + 1] == str(p.tp)
+    assert cmd[cmd.index("--tool-call-parser") + 1] == p.tool_call_parser
+    assert cmd[cmd.index("--reasoning-parser") + 1] == p.reasoning_parser
+    assert cmd[cmd.index("--served-model-name") + 1] == p.served_model_name
+    assert engine["ipc"] == "host"
+    assert engine["ulimits"]["memlock"] == -1 and engine["ulimits"]["stack"] == 67108864
+
+    # GPUs: exactly the ones used, or none at all in a rehearsal.
+    if p.rehearsal:
+        assert "deploy" not in engine
+    else:
+        (device,) = engine["deploy"]["resources"]["reservations"]["devices"]
+        assert device["driver"] == "nvidia" and device["capabilities"] == ["gpu"]
+        if p.gpu_ids:
+            assert device["device_ids"] == [str(i) for i in p.gpu_ids]
+        else:
+            assert device["count"] == p.tp
+
+    # The HF cache at the path the engines read, and a named volume for JIT caches.
+    mounts = {m["target"]: m for m in engine["volumes"]}
+    assert mounts["/root/.cache/huggingface"]["type"] == "bind"
+    assert mounts["/cache"]["type"] == "volume" and mounts["/cache"]["source"] == "jit-cache"
+    assert "jit-cache" in cfg["volumes"]
+
+    # Port published on the bind address only.
+    (port,) = engine["ports"]
+    assert port["host_ip"] == p.bind
+    assert port["published"] == str(p.port) and port["target"] == spec.port
+
+    # Healthcheck in python3 (no curl), waits through the load, engine timer raised to match.
+    hc = engine["healthcheck"]
+    assert hc["test"][:3] == ["CMD", "python3", "-c"] and f":{spec.port}/health" in hc["test"][3]
+    assert seconds(hc["start_period"]) == p.start_period * 60
+    if not p.rehearsal:
+        assert p.start_period >= 60
+        assert seconds(hc["start_interval"]) == 15
+    if p.engine == "vllm":
+        assert engine["environment"]["VLLM_ENGINE_READY_TIMEOUT_S"] == str(p.start_period * 60)
+    assert engine["logging"]["options"] == {"max-size": "100m", "max-file": "5"}
+    assert ("HF_HUB_OFFLINE" in engine["environment"]) == p.offline
+
+    # The sidecar: after the engine is healthy, locked down, pointed at the served name.
+    assert smoke["depends_on"]["engine"]["condition"] == "service_healthy"
+    assert smoke["environment"]["SMOKE_BASE_URL"] == f"http://engine:{spec.port}"
+    assert smoke["environment"]["SMOKE_MODEL"] == p.served_model_name
+    assert smoke["read_only"] is True and smoke["cap_drop"] == ["ALL"]
+    assert smoke["security_opt"] == ["no-new-privileges:true"]
+    assert smoke["build"]["context"] == str(ROOT)
+    assert smoke["user"] != "0" and not smoke["user"].startswith("0:")
+
+
+def test_token_comes_from_the_environment_at_run_time(compose_config):
+    result = compose_config(GOLDEN / "vllm-default.yaml", "--format", "json", env={"HF_TOKEN": "hf_abc"})
+    assert json.loads(result.stdout)["services"]["engine"]["environment"]["HF_TOKEN"] == "hf_abc"
+
+
+def test_models_fit_where_the_matrix_says():
+    """Every golden profile that uses GPUs has at least the model's minimum memory."""
+    from recipe.hardware import GPUS
+
+    for p in MATRIX.values():
+        if not p.rehearsal:
+            assert p.tp * GPUS[p.gpu_type].memory_gb >= MODELS[p.model].vram_gb
