@@ -37,7 +37,18 @@ def golden_texts() -> dict:
     out = {f"{GOLDEN_DIR}/{name}.yaml": render_compose(p, ROOT / "compose") for name, p in MATRIX.items()}
     out["compose/vllm.yaml"] = out[f"{GOLDEN_DIR}/vllm-default.yaml"]
     out["compose/sglang.yaml"] = out[f"{GOLDEN_DIR}/sglang-default.yaml"]
+    out["README.md"] = readme_with_sizing((ROOT / "README.md").read_text())
     return {Path(k): v for k, v in out.items()}
+
+
+def readme_with_sizing(readme: str) -> str:
+    """README.md with the block between the sizing markers replaced by the current table."""
+    from .sizing import markdown
+
+    start, end = "<!-- sizing:start -->\n", "<!-- sizing:end -->"
+    head, _, rest = readme.partition(start)
+    _, _, tail = rest.partition(end)
+    return f"{head}{start}{markdown()}{end}{tail}"
 
 
 if __name__ == "__main__":

@@ -64,3 +64,12 @@ def table() -> list[dict]:
                 rows.append(dict(model=m.repo, gpus=f"{n}x {g.label}", have=n * g.memory_gb,
                                  need=m.vram_gb, fits=n * g.memory_gb >= m.vram_gb))
     return rows
+
+
+def markdown() -> str:
+    """The sizing table as it stands in README.md (make golden rewrites it; a test compares)."""
+    lines = ["| model | GPUs | have (GB) | needs (GB) | fits one host |", "|---|---|---|---|---|"]
+    for r in table():
+        lines.append(f"| `{r['model']}` | {r['gpus']} | {r['have']} | ~{r['need']} | "
+                     f"{'yes' if r['fits'] else '**no**'} |")
+    return "\n".join(lines) + "\n"

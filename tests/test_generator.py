@@ -244,3 +244,10 @@ def test_every_option_is_in_help(run):
 def test_relative_hf_cache_becomes_absolute(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert profile.build(hf_cache="hf").hf_cache == str(tmp_path / "hf")
+
+
+def test_readme_documents_every_option():
+    readme = (ROOT / "README.md").read_text()
+    for param in generator.main.params:
+        if param.name != "help":
+            assert f"`{param.opts[0]}" in readme, f"{param.opts[0]} is missing from README.md's options"
