@@ -33,7 +33,8 @@ PHASES = (
 class Step:
     """A line that shows the load reached `phase`.
 
-    `label` is what the user sees; it may name the pattern's groups (`{tokens}`). Seen in a
+    `label` is what the user sees; it may name the pattern's groups (`{tokens}`; a group that
+    did not take part is left out). Seen in a
     later phase than the current one, the step is a phase change; in the current phase, a
     detail of it (the KV cache size), shown once. `progress`: the pattern has groups `n` and
     `total` (a tqdm bar); `label` names the bar.
@@ -125,7 +126,7 @@ VLLM = EngineRules(
         # weight_utils.py: "Time spent downloading weights for %s: %.6f seconds"
         Step(
             "weights",
-            _re(r"Time spent downloading weights for \S+: (?P<secs>[\d.]+) seconds"),
+            _re(r"Time spent downloading weights for \S+: (?P<secs>\d+)[\d.]* seconds"),
             "weights downloaded in {secs} s",
         ),
         # weight_utils.py: desc "Loading safetensors checkpoint shards" + _BAR_FORMAT, e.g.
@@ -148,7 +149,7 @@ VLLM = EngineRules(
         # takes 7.14 s in total", zai-org/GLM-V#204); backends.py: "Dynamo bytecode transform time:
         # %.2f s", "Compiling a graph for compile range %s takes %.2f s" (older "for dynamic
         # shape"), "Directly load the compiled graph(s) ..." (vllm PR #29335's log).
-        Step("compiling", _re(r"torch\.compile (?:took|takes) (?P<secs>[\d.]+) s in total"),
+        Step("compiling", _re(r"torch\.compile (?:took|takes) (?P<secs>\d+)[\d.]* s in total"),
              "torch.compile done in {secs} s"),
         Step(
             "compiling",
@@ -167,8 +168,8 @@ VLLM = EngineRules(
         # 16/35 [00:02<00:02,  8.85it/s]" (gpustack#3098).
         Step(
             "capturing",
-            _re(r"(?P<label>Capturing CUDA graphs(?: \([^)]*\))?)" + _BAR),
-            "CUDA graphs",
+            _re(r"Capturing CUDA graphs(?: (?P<kind>\([^)]*\)))?" + _BAR),
+            "CUDA graphs {kind}",
             progress=True,
         ),
         # gpu_model_runner.py: "Graph capturing finished in %.0f secs, took %.2f GiB"
@@ -237,12 +238,6 @@ VLLM = EngineRules(
             "tool-parser-missing",
             _re(r"--enable-auto-tool-choice requires --tool-call-parser"),
             "add --tool-call-parser glm47",
-        ),
-        # A parser name rejected by argparse choices (SGLang does this; harmless here).
-        Fatal(
-            "bad-parser-choice",
-            _re(r"argument --(?:tool-call|reasoning)-parser: invalid choice"),
-            "use --tool-call-parser glm47 and --reasoning-parser glm45",
         ),
         _NCCL,
         # vllm/v1/engine/core_client.py: TimeoutError "Timed out waiting for engine core processes
@@ -321,7 +316,7 @@ SGLANG = EngineRules(
         # (sglang PR #12978).
         Step(
             "capturing",
-            _re(r"(?P<label>Capturing batches)(?: \([^)]*\))?" + _BAR),
+            _re(r"Capturing batches(?: \([^)]*\))?" + _BAR),
             "CUDA graph batches",
             progress=True,
         ),

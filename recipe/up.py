@@ -1,0 +1,249 @@
+"""Start the stack, follow the engine's load phase by phase, then hand over to the sidecar.
+
+Runs `docker compose -f FILE up -d SERVICE`, then reads the engine container's log and state
+over the Docker API every second and prints a line each time the load moves on. Stops at once
+on a known fatal error or when the engine container exits. When the engine serves, runs
+`docker compose -f FILE run --rm SIDECAR` and exits with its verdict.
+
+\b
+Exit codes:
+  0    the engine serves (and the sidecar passed)
+  1-3  the sidecar's own verdict: 1 a check failed, 2 usage, 3 never ready
+  2    usage: bad option, unreadable compose file, unknown engine or service
+  10   a known fatal error in the engine log (the hint says what to change)
+  11   the engine container exited or restarted, no known error in its log
+  12   timed out (the engine keeps loading; the stack keeps running)
+  13   Docker or Compose failed (daemon unreachable, `compose up` failed)
+  130  interrupted: the waiting stopped, the stack keeps running
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+
+import click
+import docker
+import docker.errors
+import requests
+
+from recipe.follow import Follower, LineSplitter, Outcome, State, engine_of, status, watch
+from recipe.logrules import RULES
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_FATAL = 10
+EXIT_EXITED = 11
+EXIT_TIMEOUT = 12
+EXIT_DOCKER = 13
+EXIT_INTERRUPTED = 130
+
+API_TIMEOUT = 10  # seconds, for every Docker API call
+COMPOSE_TIMEOUT = 60  # seconds, for quick compose commands (config, ps)
+TAIL = 20
+
+
+class DockerFailure(Exception):
+    """Docker or Compose did not do what was asked; str() says what and how to check."""
+
+
+def compose(file: str, *args: str, timeout: float, capture: bool = True) -> subprocess.CompletedProcess:
+    command = ["docker", "compose", "-f", file, *args]
+    try:
+        return subprocess.run(command, capture_output=capture, text=True, timeout=timeout)
+    except FileNotFoundError:
+        raise DockerFailure("the docker CLI is not on PATH") from None
+    except subprocess.TimeoutExpired:
+        raise DockerFailure(f"`{' '.join(command)}` took more than {timeout:.0f} s") from None
+
+
+def _ns(stamp: str) -> int:
+    """Docker's RFC 3339 timestamp (nanoseconds, trailing zeros trimmed, UTC) -> epoch ns."""
+    stamp = stamp.rstrip("Z")
+    whole, _, frac = stamp.partition(".")
+    base = datetime.fromisoformat(whole).replace(tzinfo=timezone.utc)
+    return int(base.timestamp()) * 1_000_000_000 + int((frac + "000000000")[:9])
+
+
+class DockerSource:
+    """The engine container's new log lines and state, one bounded API call each.
+
+    Polls `logs(since=...)` instead of holding a follow stream open, so that no call waits
+    longer than API_TIMEOUT. Entries carry timestamps; those already read are skipped.
+    """
+
+    def __init__(self, container) -> None:
+        self.container = container
+        container.reload()
+        # Only this run's log: a container that crashed and was restarted keeps the old one.
+        self.after = _ns(container.attrs["State"]["StartedAt"])
+        self.seen_at_after = 0  # entries already read that carry exactly the stamp `after`
+        self.splitter = LineSplitter()
+
+    def new_lines(self) -> list[str]:
+        raw = self.container.logs(stdout=True, stderr=True, timestamps=True,
+                                  since=max(1, self.after // 1_000_000_000))
+        lines: list[str] = []
+        skip = self.seen_at_after
+        for entry in raw.decode("utf-8", errors="replace").split("\n"):
+            stamp, _, message = entry.partition(" ")
+            if not stamp:
+                continue
+            try:
+                at = _ns(stamp)
+            except ValueError:
+                continue
+            if at < self.after:
+                continue
+            if at == self.after and skip:
+                skip -= 1
+                continue
+            if at > self.after:
+                self.after, self.seen_at_after = at, 0
+            self.seen_at_after += 1
+            lines.extend(self.splitter.feed(message + "\n"))
+        return lines
+
+    def state(self) -> State:
+        self.container.reload()
+        state = self.container.attrs["State"]
+        return State(
+            running=state.get("Status") == "running" and not state.get("Restarting"),
+            exit_code=state.get("ExitCode"),
+            health=(state.get("Health") or {}).get("Status"),
+            restarts=self.container.attrs.get("RestartCount", 0),
+            oom_killed=bool(state.get("OOMKilled")),
+        )
+
+
+def load_services(file: str) -> dict:
+    """The compose file as Compose resolves it (variables, .env, defaults)."""
+    done = compose(file, "config", "--format", "json", timeout=COMPOSE_TIMEOUT)
+    if done.returncode != 0:
+        raise click.UsageError(f"{file}: docker compose config failed:\n{done.stderr.strip()}")
+    return json.loads(done.stdout).get("services", {})
+
+
+def report_failure(outcome: Outcome, file: str, service: str, engine: str) -> int:
+    echo = click.echo
+    if outcome.status == "fatal":
+        rule = outcome.fatal.rule
+        echo(f"\nFAILED after {outcome.seconds / 60:.1f} min: {rule.name}")
+        echo(f"  line: {outcome.fatal.line.strip()}")
+        echo(f"  hint: {rule.hint}")
+        code = EXIT_FATAL
+    elif outcome.status == "exited":
+        state = outcome.state
+        why = " (killed by the kernel's OOM killer: the host ran out of RAM)" if state.oom_killed else ""
+        stopped = "restarted" if state.running else f"exited with code {state.exit_code}"
+        echo(f"\nFAILED after {outcome.seconds / 60:.1f} min: the {engine} container {stopped}{why}")
+        echo("  no known error in its log: the cause should be in the last lines below")
+        code = EXIT_EXITED
+    else:
+        echo(f"\nTIMED OUT after {outcome.seconds / 60:.1f} min; the engine is still loading")
+        code = EXIT_TIMEOUT
+    if outcome.tail:
+        echo(f"\nlast {len(outcome.tail)} lines of the {service} log:")
+        for line in outcome.tail:
+            echo(f"  | {line}")
+    echo(f"\nThe stack is still up. Follow: docker compose -f {file} logs -f {service}"
+         "    Stop: make down")
+    return code
+
+
+def run(file: str, service: str, sidecar: str | None, engine: str | None, timeout: float,
+        grace: float, up_timeout: float, smoke_timeout: float) -> int:
+    started = time.monotonic()
+
+    def say(phase: str, text: str) -> None:
+        click.echo(status(time.monotonic() - started, phase, text))
+
+    services = load_services(file)
+    if service not in services:
+        raise click.UsageError(f"{file} has no service {service!r} (it has: {', '.join(services)})")
+    if sidecar and sidecar not in services:
+        raise click.UsageError(f"{file} has no service {sidecar!r}: pass --no-smoke or --sidecar NAME")
+    engine = engine or engine_of(services[service])
+    if engine is None:
+        raise click.UsageError(
+            f"cannot tell the engine of service {service!r} from its entrypoint, command or "
+            "image: pass --engine vllm or --engine sglang")
+
+    try:
+        client = docker.from_env(timeout=API_TIMEOUT)
+        client.ping()
+    except (docker.errors.DockerException, requests.RequestException) as e:
+        raise DockerFailure(f"cannot reach the Docker daemon ({e}); is it running? is DOCKER_HOST set?")
+
+    image = services[service].get("image")
+    if image:
+        try:
+            client.images.get(image)
+            say("image", f"{image}: present")
+        except docker.errors.ImageNotFound:
+            say("image", f"{image}: not here yet, compose pulls or builds it (GLM images are ~20 GB)")
+
+    say("compose", f"docker compose -f {file} up -d {service}")
+    done = compose(file, "up", "-d", service, timeout=up_timeout, capture=False)
+    if done.returncode != 0:
+        raise DockerFailure(f"`docker compose -f {file} up -d {service}` exited with {done.returncode}")
+    ids = compose(file, "ps", "-a", "-q", service, timeout=COMPOSE_TIMEOUT).stdout.split()
+    if not ids:
+        raise DockerFailure(f"compose started no container for service {service!r}")
+    container = client.containers.get(ids[0])
+    say("container", f"{service} {container.short_id} running {engine}; following its log")
+
+    outcome = watch(DockerSource(container), Follower(RULES[engine], tail=TAIL), click.echo,
+                    timeout=timeout, grace=grace, started=started)
+    if outcome.status != "ready":
+        return report_failure(outcome, file, service, engine)
+    how = "its healthcheck passes" if outcome.reason == "healthcheck" else "its log says so"
+    say("ready", f"{engine} serves ({how})")
+    if not sidecar:
+        return EXIT_OK
+    say("smoke", f"docker compose -f {file} run --rm {sidecar}")
+    verdict = compose(file, "run", "--rm", sidecar, timeout=smoke_timeout, capture=False).returncode
+    say("smoke", "passed" if verdict == 0 else f"failed (exit {verdict})")
+    return verdict
+
+
+@click.command(help=__doc__, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--compose-file", "-f", "file", required=True,
+              type=click.Path(exists=True, dir_okay=False), help="The rendered compose file.")
+@click.option("--service", default="engine", show_default=True, help="The engine's service.")
+@click.option("--sidecar", default="smoke", show_default=True,
+              help="The service run once the engine serves.")
+@click.option("--no-smoke", is_flag=True, help="Exit 0 as soon as the engine serves.")
+@click.option("--engine", type=click.Choice(sorted(RULES)),
+              help="Which log patterns to use; read from the compose file when not given.")
+@click.option("--timeout", default=5400.0, show_default=True,
+              help="Seconds to wait for the engine to serve (GLM-5 loads for 10-40 min).")
+@click.option("--grace", default=3.0, show_default=True,
+              help="Seconds to wait for the cause after a line that only says the engine died.")
+@click.option("--up-timeout", default=7200.0, show_default=True,
+              help="Seconds for `compose up` itself, image pull included.")
+@click.option("--smoke-timeout", default=1800.0, show_default=True,
+              help="Seconds for the sidecar run.")
+def main(file, service, sidecar, no_smoke, engine, timeout, grace, up_timeout, smoke_timeout):
+    try:
+        code = run(file, service, None if no_smoke else sidecar, engine, timeout, grace,
+                   up_timeout, smoke_timeout)
+    except DockerFailure as e:
+        click.echo(f"Error: {e}", err=True)
+        code = EXIT_DOCKER
+    except (docker.errors.DockerException, requests.RequestException) as e:
+        click.echo(f"Error: Docker API call failed: {e}", err=True)
+        code = EXIT_DOCKER
+    except KeyboardInterrupt:
+        click.echo(f"\nStopped waiting; the stack keeps running.\n"
+                   f"  Follow: docker compose -f {file} logs -f {service}\n"
+                   f"  Stop:   make down")
+        code = EXIT_INTERRUPTED
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()
