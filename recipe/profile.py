@@ -222,3 +222,20 @@ def check(p: Profile) -> None:
                           f"{facts.context} tokens", f"use at most {facts.context}, or leave it out")
     if not p.rehearsal:
         sizing.check_fit(p, facts, GPUS[p.gpu_type])
+
+
+def from_compose(path) -> Profile:
+    """The profile a rendered compose file was made from (its x-profile block), checked again."""
+    import yaml
+
+    try:
+        with open(path) as f:
+            data = yaml.safe_load(f)
+        p = Profile(**data["x-profile"])
+    except FileNotFoundError:
+        raise RecipeError("--compose-file", path, "no such file", "run `make generate` first") from None
+    except (KeyError, TypeError, ValidationError, yaml.YAMLError):
+        raise RecipeError("--compose-file", path, "has no valid x-profile block (not rendered by "
+                          "generator.py?)", "re-render it with generator.py") from None
+    check(p)
+    return p

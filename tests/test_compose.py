@@ -6,6 +6,8 @@ import re
 import pytest
 
 from recipe.engines import ENGINES
+from recipe.errors import RecipeError
+from recipe.profile import from_compose
 from recipe.hardware import MODELS
 from recipe.matrix import MATRIX
 from recipe.render import ROOT
@@ -116,6 +118,18 @@ def test_structure(name, loaded):
     assert smoke["security_opt"] == ["no-new-privileges:true"]
     assert smoke["build"]["context"] == str(ROOT)
     assert smoke["user"] != "0" and not smoke["user"].startswith("0:")
+
+
+@pytest.mark.parametrize("name", sorted(MATRIX))
+def test_profile_round_trips_through_the_file(name):
+    assert from_compose(GOLDEN / f"{name}.yaml") == MATRIX[name]
+
+
+def test_from_compose_refuses_a_foreign_file(tmp_path):
+    foreign = tmp_path / "c.yaml"
+    foreign.write_text("services: {}\n")
+    with pytest.raises(RecipeError, match="has no valid x-profile block"):
+        from_compose(foreign)
 
 
 def test_token_comes_from_the_environment_at_run_time(compose_config):
