@@ -59,7 +59,7 @@ def _raise_for_exchange(ex: Exchange) -> None:
         hint = hints.TIMEOUT
     elif "truncated" in err or "broken mid-answer" in err:
         hint = hints.TRUNCATED
-    elif "not JSON" in err or "not an object" in err:
+    elif "not JSON" in err or "not an object" in err or "not an event stream" in err:
         hint = hints.NOT_JSON
     else:
         hint = hints.SERVER_ERROR

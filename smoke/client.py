@@ -97,6 +97,10 @@ class Client:
                 timeout=(min(10.0, timeout), timeout),
                 stream=True,
             )
+        except requests.Timeout:
+            ex.error = f"no answer within --timeout {timeout:g} s (timed out)"
+            ex.latency_s = time.monotonic() - start
+            return ex
         except requests.ConnectionError as e:
             ex.error = _describe_connection_error(e, timeout)
             ex.latency_s = time.monotonic() - start
@@ -108,7 +112,11 @@ class Client:
         ex.status = resp.status_code
         try:
             with resp:
-                if stream and resp.status_code == 200:
+                ctype = resp.headers.get("Content-Type", "")
+                if stream and resp.status_code == 200 and "event-stream" not in ctype:
+                    _read_json(resp, ex, deadline)
+                    ex.body, ex.error = None, f"answer is not an event stream (Content-Type {ctype or '?'}): {ex.text[:120]!r}"
+                elif stream and resp.status_code == 200:
                     _read_sse(resp, ex, start, deadline)
                 else:
                     _read_json(resp, ex, deadline)

@@ -12,6 +12,7 @@ import json
 import socket
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,8 @@ class FakeEngine:
         self.models = [MODEL]
         self.health = 200
         self.health_sequence: list[int] = []  # statuses served before `health`
+        self.models_status = 200
+        self.delay = 0.0  # seconds before each chat answer
         # (kind, stream) -> Reply; missing keys fall back to the script.
         self.replies: dict[tuple[str, bool], shapes.Reply] = {}
         # (kind, stream) -> handler(request) -> Response, for answers no engine shape makes.
@@ -67,6 +70,8 @@ class FakeEngine:
         return Response("", status=status)
 
     def _models(self, request: Request) -> Response:
+        if self.models_status != 200:
+            return Response('{"error": "unauthorized"}', status=self.models_status, content_type="application/json")
         data = [{"id": m, "object": "model", "owned_by": self.engine, "root": "zai-org/GLM-5-FP8"} for m in self.models]
         return Response(json.dumps({"object": "list", "data": data}), content_type="application/json")
 
@@ -83,7 +88,10 @@ class FakeEngine:
 
     def _chat(self, request: Request) -> Response:
         body = request.get_json()
-        self.seen.append(body)
+        with self.lock:
+            self.seen.append({"body": body, "auth": request.headers.get("Authorization")})
+        if self.delay:
+            time.sleep(self.delay)
         kind, stream = shapes.kind_of(body), bool(body.get("stream"))
         if (kind, stream) in self.raw:
             return self.raw[(kind, stream)](request)

@@ -1,0 +1,140 @@
+"""The command line: options and their environment variables, usage errors, the report,
+what is sent, and the real `python -m smoke` entry point."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import MODEL
+from shapes import kind_of
+
+from smoke.__main__ import main
+from smoke.checks import WEATHER_TOOL
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_every_option_can_come_from_the_environment(engine, tmp_path):
+    report = tmp_path / "r.json"
+    env = {
+        "SMOKE_BASE_URL": engine.url,
+        "SMOKE_MODEL": MODEL,
+        "SMOKE_REPORT": str(report),
+        "SMOKE_DEADLINE": "5",
+        "SMOKE_TIMEOUT": "5",
+        "SMOKE_POLL_INTERVAL": "0.1",
+        "SMOKE_API_KEY": "sk-secret-123",
+        "SMOKE_TEMPERATURE": "0.6",
+    }
+    out = __import__("io").StringIO()
+    assert main([], environ=env, out=out) == 0, out.getvalue()
+    assert json.loads(report.read_text())["verdict"] == "pass"
+    assert {s["auth"] for s in engine.seen} == {"Bearer sk-secret-123"}
+    assert {s["body"]["temperature"] for s in engine.seen} == {0.6}
+
+
+def test_the_api_key_is_never_printed_nor_reported(engine, run_smoke):
+    run = run_smoke(engine.url, "--api-key", "sk-secret-123")
+    assert run.code == 0
+    assert "sk-secret-123" not in run.out
+    assert "sk-secret-123" not in json.dumps(run.report)
+
+
+@pytest.mark.parametrize(
+    "argv, env, message",
+    [
+        ([], {}, "--base-url (or SMOKE_BASE_URL) is required"),
+        (["--base-url", "http://x:1"], {}, "--model (or SMOKE_MODEL) is required"),
+        (["--base-url", "engine:8000", "--model", "m"], {}, "expected http://host:port"),
+        (["--base-url", "http://x:1", "--model", "m", "--deadline", "-5"], {}, "must be > 0"),
+        (["--base-url", "http://x:1", "--model", "m"], {"SMOKE_TIMEOUT": "soon"}, "SMOKE_TIMEOUT: not a number"),
+        (["--base-url", "http://x:1", "--model", "m", "--report", "/nonexistent/r.json"], {}, "--report: folder /nonexistent"),
+        (["--base-url", "http://x:1", "--model", "m", "--bogus"], {}, "unrecognized arguments: --bogus"),
+    ],
+)
+def test_usage_errors_exit_2_with_the_reason(argv, env, message, capsys):
+    assert main(argv, environ=env) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_an_openai_style_base_url_is_taken_back_to_the_root(engine, run_smoke):
+    run = run_smoke(engine.url + "/v1/")
+    assert run.code == 0, run.out
+    assert run.report["base_url"] == engine.url
+
+
+def test_the_report_holds_checks_timings_requests_and_server_info(engine, run_smoke):
+    run = run_smoke(engine.url)
+    report = run.report
+    assert report["verdict"] == "pass" and report["exit_code"] == 0
+    assert report["model"] == MODEL
+    assert set(report["timings"]) == {"ready_wait_s", "checks_wall_s", "request_latency_sum_s", "total_s"}
+    for check in report["checks"]:
+        assert set(check) == {"name", "status", "detail", "hint", "latency_s"}
+        assert check["latency_s"] is not None
+    assert len(report["requests"]) == 7
+    assert all(r["status"] == 200 and r["latency_s"] >= 0 for r in report["requests"])
+    assert all(r["first_event_s"] is not None for r in report["requests"] if r["stream"])
+    expected = {"vllm": {"version": "0.32.0"}, "sglang": {"tool_call_parser": "glm47", "reasoning_parser": "glm45"}}
+    assert expected[engine.engine].items() <= report["server"].items()
+    assert report["server"]["owned_by"] == engine.engine
+
+
+def test_requests_fall_into_the_four_kinds_the_scripted_model_knows(engine, run_smoke):
+    run_smoke(engine.url)
+    bodies = [s["body"] for s in engine.seen]
+    assert sorted(kind_of(b) + ("+stream" if b.get("stream") else "") for b in bodies) == [
+        "a", "a+stream", "b", "b+stream", "c", "c+stream", "d",
+    ]
+    for body in bodies:
+        assert body["model"] == MODEL
+        kind = kind_of(body)
+        if kind in "cd":
+            assert body["tools"] == [WEATHER_TOOL] and body["tool_choice"] == "auto"
+            assert body["messages"][0] == {"role": "user", "content": "What's the weather in Tokyo?"}
+        else:
+            assert "tools" not in body
+        if kind == "b":
+            assert body["chat_template_kwargs"] == {"enable_thinking": False}
+        else:
+            assert "chat_template_kwargs" not in body
+        assert "temperature" not in body  # the model's own default unless asked
+
+
+def test_checks_run_concurrently(engine, run_smoke):
+    engine.delay = 0.5
+    run = run_smoke(engine.url)
+    assert run.code == 0, run.out
+    timings = run.report["timings"]
+    assert timings["request_latency_sum_s"] >= 7 * 0.5
+    assert timings["checks_wall_s"] < 1.5, timings
+
+
+def _module(args, env_extra=None):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMOKE_")}
+    env.update(env_extra or {})
+    return subprocess.run(
+        [sys.executable, "-m", "smoke", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_python_dash_m_smoke_passes_a_correct_engine(engine, tmp_path):
+    proc = _module(["--report", str(tmp_path / "r.json")], {"SMOKE_BASE_URL": engine.url, "SMOKE_MODEL": MODEL})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "verdict: PASS: 10 passed, 0 failed, 0 skipped" in proc.stdout
+
+
+def test_python_dash_m_smoke_exits_3_when_never_ready(free_port):
+    proc = _module(["--base-url", f"http://127.0.0.1:{free_port}", "--model", MODEL, "--deadline", "1"])
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_python_dash_m_smoke_help_names_every_variable():
+    proc = _module(["--help"])
+    assert proc.returncode == 0
+    for var in ("SMOKE_BASE_URL", "SMOKE_MODEL", "SMOKE_API_KEY", "SMOKE_REPORT", "SMOKE_DEADLINE", "SMOKE_TIMEOUT"):
+        assert var in proc.stdout
