@@ -1,0 +1,128 @@
+"""What both checkers share: read the engine's argv from a compose file, run a check, report.
+
+Imports nothing from either engine, so it is safe (and fast) to import from the test venv too.
+"""
+
+import contextlib
+import io
+import json
+import os
+import re
+import sys
+import time
+from typing import Callable
+
+SERVICE = "engine"
+
+
+class Rejected(Exception):
+    """The engine (or one of its registries) refuses the command; the message says why."""
+
+
+# Compose interpolation: $$ is a literal $, ${NAME:-default} / ${NAME-default} take the default
+# here (the checker must not depend on the caller's shell), a bare ${NAME} / $NAME cannot be judged.
+_VAR = re.compile(r"\$(?:(\$)|\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
+
+
+def interpolate(item: str) -> str:
+    def sub(m: re.Match) -> str:
+        if m.group(1):
+            return "$"
+        if m.group(3) is not None:
+            return m.group(3)
+        raise Rejected(f"{item!r} uses ${m.group(2) or m.group(4)} with no default: "
+                       "its value depends on the shell that runs docker compose")
+
+    return _VAR.sub(sub, item)
+
+
+def _argv_list(value, key: str) -> list[str]:
+    if isinstance(value, str):
+        raise Rejected(f"services.{SERVICE}.{key} is the string {value!r}: render it as a list, "
+                       "so no shell splitting decides the arguments")
+    if not isinstance(value, list):
+        raise Rejected(f"services.{SERVICE}.{key} is missing or not a list: {value!r}")
+    out = []
+    for i, item in enumerate(value):
+        if not isinstance(item, str):
+            # Compose wants strings; an unquoted 8 or 0.85 is a YAML number.
+            raise Rejected(f"services.{SERVICE}.{key}[{i}] is {type(item).__name__} {item!r}, "
+                           "not a string: quote it")
+        out.append(interpolate(item))
+    return out
+
+
+def engine_argv(path: str) -> tuple[list[str], list[str]]:
+    """(entrypoint, command) of the engine service, as Compose hands them to the container."""
+    import yaml
+
+    with open(path, encoding="utf-8") as f:
+        doc = yaml.safe_load(f)
+    try:
+        service = doc["services"][SERVICE]
+    except (TypeError, KeyError):
+        raise Rejected(f"no services.{SERVICE} in {path}") from None
+    return _argv_list(service.get("entrypoint"), "entrypoint"), _argv_list(service.get("command"), "command")
+
+
+def expect_entrypoint(entrypoint: list[str], want: list[str]) -> None:
+    if entrypoint != want:
+        raise Rejected(f"entrypoint is {entrypoint!r}, the checked command line needs exactly {want!r}")
+
+
+def check_names(what: str, name, registry) -> None:
+    """The engines' argument parsers take any parser name (vLLM) or only check it late."""
+    if name is not None and name not in registry:
+        raise Rejected(f"{what} {name!r} is not registered in this engine; known: {', '.join(sorted(registry))}")
+
+
+def _rejection(exc: BaseException, captured: str) -> str:
+    if isinstance(exc, SystemExit):
+        # argparse prints usage + "prog: error: message" and exits 2; keep the message line.
+        lines = [l for l in captured.splitlines() if l.strip()]
+        errors = [l for l in lines if ": error: " in l]
+        text = errors[-1] if errors else (lines[-1] if lines else "")
+        return f"exit {exc.code}: {text}".strip()
+    if isinstance(exc, Rejected):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def judge(path: str, check: Callable[[list[str], list[str]], dict]) -> dict:
+    start = time.monotonic()
+    argv = None
+    captured = io.StringIO()
+    try:
+        entrypoint, command = engine_argv(path)
+        argv = entrypoint + command
+        with contextlib.redirect_stderr(captured):
+            values = check(entrypoint, command)
+        result = {"ok": True, "values": values}
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - every failure is a verdict
+        result = {"ok": False, "error": _rejection(exc, captured.getvalue())}
+    return {"file": path, "argv": argv, **result, "seconds": round(time.monotonic() - start, 3)}
+
+
+def main(engine: str, version: Callable[[], str], registries: Callable[[], dict],
+         check: Callable[[list[str], list[str]], dict]) -> int:
+    """Judge every file named on the command line; one JSON document on the real stdout.
+
+    Engines log to stdout at import time, so fd 1 is pointed at stderr for everything else.
+    Exit 0 when the checker itself ran (verdicts are data); 2 on usage errors.
+    """
+    paths = sys.argv[1:]
+    if not paths or any(p.startswith("-") for p in paths):
+        print(f"usage: python -m conformance.{engine} COMPOSE.yaml...", file=sys.stderr)
+        return 2
+    out = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    start = time.monotonic()
+    regs = registries()  # imports the engine; its cost is the import time reported below
+    import_s = time.monotonic() - start
+    results = [judge(p, check) for p in paths]
+    json.dump({"engine": engine, "version": version(), "python": sys.version.split()[0],
+               "import_seconds": round(import_s, 3), "registries": regs, "results": results},
+              out, indent=1, sort_keys=True)
+    out.write("\n")
+    out.close()
+    return 0

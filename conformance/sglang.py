@@ -1,0 +1,56 @@
+"""SGLang's judgement of rendered commands: `python -m conformance.sglang COMPOSE.yaml...`.
+
+Runs in $CACHE/sglang-venv (scripts/sglang-env.sh). `prepare_server_args` is what
+`python3 -m sglang.launch_server` calls on its argv; it parses offline and rejects unknown
+flags, bad numbers and unknown parser names (exit 2). `--speculative-algorithm` is a free string
+there, so it is also resolved the way the scheduler resolves it.
+"""
+
+import sys
+
+from .common import Rejected, check_names, expect_entrypoint, main
+
+ENTRYPOINT = ["python3", "-m", "sglang.launch_server"]
+VALUES = (
+    "model_path", "tp_size", "speculative_algorithm", "speculative_num_steps",
+    "speculative_eagle_topk", "speculative_num_draft_tokens", "tool_call_parser",
+    "reasoning_parser", "mem_fraction_static", "served_model_name", "host", "port",
+    "enable_metrics", "context_length",
+)
+
+
+def registries() -> dict:
+    # Name lists without the parser classes' heavy imports.
+    from sglang.srt.function_call.parser_names import TOOL_CALL_PARSER_NAMES
+    from sglang.srt.parser.reasoning_parser_names import REASONING_PARSER_NAMES
+    from sglang.srt.server_args import prepare_server_args  # noqa: F401 - import cost up front
+
+    return {"tool_call_parser": sorted(TOOL_CALL_PARSER_NAMES),
+            "reasoning_parser": sorted(REASONING_PARSER_NAMES)}
+
+
+def version() -> str:
+    import sglang
+
+    return sglang.__version__
+
+
+def check(entrypoint: list[str], command: list[str]) -> dict:
+    from sglang.srt.server_args import prepare_server_args
+    from sglang.srt.speculative.spec_info import SpeculativeAlgorithm
+
+    expect_entrypoint(entrypoint, ENTRYPOINT)
+    args = prepare_server_args(list(command))
+    regs = registries()
+    check_names("tool call parser", args.tool_call_parser, regs["tool_call_parser"])
+    check_names("reasoning parser", args.reasoning_parser, regs["reasoning_parser"])
+    if args.speculative_algorithm is not None:
+        try:
+            SpeculativeAlgorithm.from_string(args.speculative_algorithm)
+        except ValueError as exc:
+            raise Rejected(f"--speculative-algorithm: {exc}") from None
+    return {k: getattr(args, k) for k in VALUES}
+
+
+if __name__ == "__main__":
+    sys.exit(main("sglang", version, registries, check))
