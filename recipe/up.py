@@ -30,7 +30,7 @@ import docker
 import docker.errors
 import requests
 
-from recipe.follow import Follower, LineSplitter, Outcome, State, engine_of, status, watch
+from recipe.follow import Follower, LineSplitter, Outcome, State, elapsed, engine_of, status, watch
 from recipe.logrules import RULES
 
 EXIT_OK = 0
@@ -44,6 +44,9 @@ EXIT_INTERRUPTED = 130
 API_TIMEOUT = 10  # seconds, for every Docker API call
 COMPOSE_TIMEOUT = 60  # seconds, for quick compose commands (config, ps)
 TAIL = 20
+# A bar is shown at most this often (plus its first and last frame): a 141-shard load at
+# ~4 s a shard still gets a line every tenth, a 10-second CUDA graph capture gets two.
+BAR_INTERVAL = 15.0
 
 
 class DockerFailure(Exception):
@@ -84,8 +87,13 @@ class DockerSource:
         self.splitter = LineSplitter()
 
     def new_lines(self) -> list[str]:
-        raw = self.container.logs(stdout=True, stderr=True, timestamps=True,
-                                  since=max(1, self.after // 1_000_000_000))
+        try:
+            raw = self.container.logs(stdout=True, stderr=True, timestamps=True,
+                                      since=max(1, self.after // 1_000_000_000))
+        except docker.errors.APIError as e:
+            if _gone(e):
+                return []  # `state` says so
+            raise
         lines: list[str] = []
         skip = self.seen_at_after
         for entry in raw.decode("utf-8", errors="replace").split("\n"):
@@ -108,7 +116,12 @@ class DockerSource:
         return lines
 
     def state(self) -> State:
-        self.container.reload()
+        try:
+            self.container.reload()
+        except docker.errors.APIError as e:
+            if _gone(e):
+                return State(running=False)
+            raise
         state = self.container.attrs["State"]
         return State(
             running=state.get("Status") == "running" and not state.get("Restarting"),
@@ -119,38 +132,61 @@ class DockerSource:
         )
 
 
+def _gone(error: docker.errors.APIError) -> bool:
+    """The container was removed under us (404), or is being removed (409), e.g. by `make down`."""
+    return error.status_code in (404, 409)
+
+
 def load_services(file: str) -> dict:
     """The compose file as Compose resolves it (variables, .env, defaults)."""
     done = compose(file, "config", "--format", "json", timeout=COMPOSE_TIMEOUT)
     if done.returncode != 0:
+        try:
+            plugin = subprocess.run(["docker", "compose", "version"], capture_output=True,
+                                    timeout=COMPOSE_TIMEOUT).returncode == 0
+        except (FileNotFoundError, subprocess.TimeoutExpired):
+            plugin = False
+        if not plugin:
+            raise DockerFailure("`docker compose` (Compose v2) does not run here; "
+                                "scripts/docker.sh sets it up")
         raise click.UsageError(f"{file}: docker compose config failed:\n{done.stderr.strip()}")
     return json.loads(done.stdout).get("services", {})
+
+
+def how_to_go_on(file: str, service: str, headline: str = "Nothing was stopped.") -> str:
+    return (f"\n{headline}\n"
+            f"  Follow: docker compose -f {file} logs -f {service}\n"
+            f"  Stop:   make down   (or: docker compose -f {file} down)")
 
 
 def report_failure(outcome: Outcome, file: str, service: str, engine: str) -> int:
     echo = click.echo
     if outcome.status == "fatal":
         rule = outcome.fatal.rule
-        echo(f"\nFAILED after {outcome.seconds / 60:.1f} min: {rule.name}")
+        echo(f"\nFAILED after {elapsed(outcome.seconds).strip()}: {rule.name}")
         echo(f"  line: {outcome.fatal.line.strip()}")
         echo(f"  hint: {rule.hint}")
         code = EXIT_FATAL
     elif outcome.status == "exited":
         state = outcome.state
         why = " (killed by the kernel's OOM killer: the host ran out of RAM)" if state.oom_killed else ""
-        stopped = "restarted" if state.running else f"exited with code {state.exit_code}"
-        echo(f"\nFAILED after {outcome.seconds / 60:.1f} min: the {engine} container {stopped}{why}")
+        if state.running:
+            stopped = "restarted"
+        elif state.exit_code is None:
+            stopped = "is gone (removed, e.g. by `make down`)"
+        else:
+            stopped = f"exited with code {state.exit_code}"
+        echo(f"\nFAILED after {elapsed(outcome.seconds).strip()}: the {engine} container {stopped}{why}")
         echo("  no known error in its log: the cause should be in the last lines below")
         code = EXIT_EXITED
     else:
-        echo(f"\nTIMED OUT after {outcome.seconds / 60:.1f} min; the engine is still loading")
+        echo(f"\nTIMED OUT after {elapsed(outcome.seconds).strip()}; the engine is still loading")
         code = EXIT_TIMEOUT
     if outcome.tail:
         echo(f"\nlast {len(outcome.tail)} lines of the {service} log:")
         for line in outcome.tail:
             echo(f"  | {line}")
-    echo(f"\nThe stack is still up. Follow: docker compose -f {file} logs -f {service}"
-         "    Stop: make down")
+    echo(how_to_go_on(file, service))
     return code
 
 
@@ -196,7 +232,8 @@ def run(file: str, service: str, sidecar: str | None, engine: str | None, timeou
     container = client.containers.get(ids[0])
     say("container", f"{service} {container.short_id} running {engine}; following its log")
 
-    outcome = watch(DockerSource(container), Follower(RULES[engine], tail=TAIL), click.echo,
+    follower = Follower(RULES[engine], tail=TAIL, interval=BAR_INTERVAL)
+    outcome = watch(DockerSource(container), follower, click.echo,
                     timeout=timeout, grace=grace, started=started)
     if outcome.status != "ready":
         return report_failure(outcome, file, service, engine)
@@ -238,9 +275,7 @@ def main(file, service, sidecar, no_smoke, engine, timeout, grace, up_timeout, s
         click.echo(f"Error: Docker API call failed: {e}", err=True)
         code = EXIT_DOCKER
     except KeyboardInterrupt:
-        click.echo(f"\nStopped waiting; the stack keeps running.\n"
-                   f"  Follow: docker compose -f {file} logs -f {service}\n"
-                   f"  Stop:   make down")
+        click.echo(how_to_go_on(file, service, "Stopped waiting; the stack keeps running."))
         code = EXIT_INTERRUPTED
     sys.exit(code)
 

@@ -1,0 +1,160 @@
+"""`python -m recipe.up` against a real Docker daemon: a dying engine fails `up` in seconds.
+
+Runs only when selected: `pytest -m docker tests/test_up_docker.py`. Needs a daemon (with
+`scripts/docker.sh env` applied), Compose v2 and the local image glm5-compose/base:bookworm
+(python3 inside; nothing is pulled). Each test brings up its own project and takes it down.
+"""
+
+import json
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from recipe import up
+
+pytestmark = pytest.mark.docker
+
+ROOT = Path(__file__).resolve().parent.parent
+IMAGE = "glm5-compose/base:bookworm"
+
+START = [
+    "INFO 02-12 09:14:02 [__init__.py:216] Automatically detected platform cuda.",
+    "(APIServer pid=1) INFO 02-12 09:14:08 [api_server.py:1885] vLLM API server version 0.16.0",
+    "(Worker_TP0 pid=445) INFO 02-12 09:15:11 [gpu_model_runner.py:2602] Starting to load model zai-org/GLM-5-FP8...",
+    "Loading safetensors checkpoint shards:   0% Completed | 0/141 [00:00<?, ?it/s]",
+    "Loading safetensors checkpoint shards:  50% Completed | 70/141 [00:03<00:03, 21.10it/s]",
+]
+OOM = ("(Worker_TP4 pid=449) ERROR 02-12 09:27:22 [multiproc_executor.py:671] torch.OutOfMemoryError: "
+       "CUDA out of memory. Tried to allocate 1.74 GiB. GPU 4 has a total capacity of 139.81 GiB of which "
+       "953.94 MiB is free.")
+DIED = "(EngineCore_DP0 pid=312) ERROR 02-12 09:27:15 [core.py:708] EngineCore failed to start."
+READY = "(APIServer pid=1) INFO:     Application startup complete."
+
+
+@pytest.fixture(autouse=True)
+def only_when_selected(request):
+    if "docker" not in (request.config.getoption("markexpr") or ""):
+        pytest.skip("needs Docker: select with -m docker")
+    try:
+        info = subprocess.run(["docker", "image", "inspect", IMAGE], capture_output=True, timeout=30)
+    except (FileNotFoundError, subprocess.TimeoutExpired) as e:
+        pytest.fail(f"docker does not answer: {e}")
+    if info.returncode != 0:
+        pytest.fail(f"{IMAGE} is missing: build it first (scripts/images.sh)")
+
+
+SLEEP = "time.sleep(600)"  # the engine keeps running
+EXIT = "sys.exit(1)"
+
+
+def engine_script(lines_before, last=None, end=SLEEP):
+    """A python3 -c program printing a log, pausing, printing `last`, then running `end`."""
+    return textwrap.dedent(f"""
+        import sys, time
+        for line in {json.dumps(lines_before)}:
+            print(line, flush=True)
+            time.sleep(0.2)
+        time.sleep(2)
+        for line in {json.dumps([last] if last else [])}:
+            print(line, flush=True)
+    """) + end + "\n"
+
+
+@pytest.fixture
+def stack(tmp_path):
+    files = []
+
+    def make(engine_code, smoke_exit=None, healthy_when_ready=False):
+        engine = {
+            "image": IMAGE,
+            "entrypoint": ["python3", "-u", "-c", engine_code],
+            "stop_grace_period": "1s",
+            "restart": "no",
+        }
+        services = {"engine": engine}
+        if healthy_when_ready:
+            engine["healthcheck"] = {"test": ["CMD", "test", "-f", "/tmp/ready"],
+                                     "interval": "1s", "start_period": "60s"}
+        if smoke_exit is not None:
+            services["smoke"] = {
+                "image": IMAGE,
+                "entrypoint": ["python3", "-c",
+                               f"import sys; print('smoke: verdict {smoke_exit}'); sys.exit({smoke_exit})"],
+                "depends_on": {"engine": {"condition": "service_healthy" if healthy_when_ready
+                                          else "service_started"}},
+            }
+        path = tmp_path / "compose.yaml"
+        path.write_text(json.dumps({"name": f"glm5-up-test-{uuid.uuid4().hex[:8]}",
+                                    "services": services}))
+        files.append(path)
+        return path
+
+    yield make
+    for path in files:
+        subprocess.run(["docker", "compose", "-f", str(path), "down", "-t", "0", "--remove-orphans"],
+                       capture_output=True, timeout=120)
+
+
+def run_up(path, *args, timeout=180):
+    start = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "recipe.up", "--compose-file", str(path),
+                           "--engine", "vllm", *args],
+                          cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    return done, time.monotonic() - start
+
+
+def test_a_cuda_oom_line_fails_up_within_seconds_though_the_engine_still_runs(stack):
+    path = stack(engine_script(START, OOM))
+    done, seconds = run_up(path, "--no-smoke")
+    assert done.returncode == up.EXIT_FATAL, done.stdout + done.stderr
+    assert "cuda-oom" in done.stdout and "hint: lower --gpu-memory-utilization" in done.stdout
+    assert "torch.OutOfMemoryError" in done.stdout
+    assert "loading    checkpoint shards" in done.stdout  # the phases were shown on the way
+    assert "make down" in done.stdout
+    assert seconds < 30, f"took {seconds:.0f} s"  # ~1 s of log, 2 s pause, compose up, <= 10 s
+
+
+def test_an_engine_that_exits_without_a_known_error_fails_up(stack):
+    path = stack(engine_script(START, None, EXIT))
+    done, seconds = run_up(path, "--no-smoke")
+    assert done.returncode == up.EXIT_EXITED, done.stdout + done.stderr
+    assert "exited with code 1" in done.stdout
+    assert seconds < 30
+
+
+def test_a_generic_death_is_reported_when_the_engine_exits(stack):
+    path = stack(engine_script(START, DIED, EXIT))
+    done, _ = run_up(path, "--no-smoke")
+    assert done.returncode == up.EXIT_FATAL, done.stdout + done.stderr
+    assert "engine-died" in done.stdout
+
+
+def ready_script():
+    # the healthcheck passes once the script has printed its ready line
+    return engine_script(START, READY, "open('/tmp/ready', 'w').close(); " + SLEEP)
+
+
+def test_a_ready_engine_hands_over_to_the_sidecar_and_up_exits_with_its_verdict(stack):
+    path = stack(ready_script(), smoke_exit=0, healthy_when_ready=True)
+    done, seconds = run_up(path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "ready      vllm serves" in done.stdout and "smoke: verdict 0" in done.stdout
+    assert seconds < 60
+
+
+def test_a_failing_sidecar_fails_up_with_its_code(stack):
+    path = stack(ready_script(), smoke_exit=1, healthy_when_ready=True)
+    done, _ = run_up(path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "failed (exit 1)" in done.stdout
+
+
+def test_a_missing_sidecar_service_is_a_usage_error(stack):
+    path = stack(ready_script())
+    done, _ = run_up(path, timeout=60)
+    assert done.returncode == 2 and "--no-smoke" in done.stderr
