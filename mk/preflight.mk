@@ -1,0 +1,12 @@
+# Preflight and weights, for the file the last `generate` wrote (or COMPOSE_FILE=path).
+#   make preflight    check this host against the profile: table + reports/preflight.json; exit 1 on a FAIL
+#   make download     fetch the profile's weights into its HF cache ahead of `up` (resumable)
+PY ?= .venv/bin/python
+
+.PHONY: preflight download
+
+preflight: $(VENV)/.stamp ## check this host against the rendered profile (GPUs, Docker, disk, port, ...)
+	$(PY) -m recipe.preflight --compose-file $(COMPOSE_FILE)
+
+download: $(VENV)/.stamp ## fetch the profile's weights into its HF cache ahead of `up` (resumable)
+	$(PY) -m recipe.download --compose-file $(COMPOSE_FILE)
