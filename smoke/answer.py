@@ -76,7 +76,7 @@ def _hint_for_status(status: int, body: str) -> str:
         return hints.MODEL_NAME
     if status == 400 and "model" in low and ("not exist" in low or "not found" in low):
         return hints.MODEL_NAME
-    return hints.SERVER_ERROR
+    return hints.REFUSED if 400 <= status < 500 else hints.SERVER_ERROR
 
 
 def _text(value) -> str:

@@ -42,6 +42,9 @@ CHAT_QUESTION = "Say hello in one short sentence."
 # for the wrong reason.
 THINKING_MAX_TOKENS = 1024
 PLAIN_MAX_TOKENS = 256
+# vLLM refuses max_tokens beyond the context (HTTP 400), so on a short --max-model-len the caps
+# shrink to leave this much room for the longest prompt (the round trip's, ~250 tokens).
+PROMPT_ROOM = 320
 
 # Round trip: a canned earlier call, so that this check runs concurrently with (and
 # independently of) the tool-call check instead of waiting for its answer.
@@ -56,26 +59,28 @@ TOOL_MARKERS = ("<tool_call>", "</tool_call>", "<arg_key>", "<arg_value>")
 THINK_MARKERS = ("<think>", "</think>")
 
 
-def probe_bodies(model: str, temperature: float | None = None) -> dict[str, dict]:
+def probe_bodies(model: str, temperature: float | None = None, max_model_len: int | None = None) -> dict[str, dict]:
     """Request bodies by probe name. Streamed probes are their twin plus `stream: true`."""
+    room = max(16, max_model_len - PROMPT_ROOM) if max_model_len else THINKING_MAX_TOKENS
+    thinking_cap, plain_cap = min(THINKING_MAX_TOKENS, room), min(PLAIN_MAX_TOKENS, room)
     user = [{"role": "user", "content": CHAT_QUESTION}]
     tool_user = [{"role": "user", "content": TOOL_QUESTION}]
     tools = {"tools": [WEATHER_TOOL], "tool_choice": "auto"}
     base = {
-        "thinking": {"messages": user, "max_tokens": THINKING_MAX_TOKENS},  # kind a
+        "thinking": {"messages": user, "max_tokens": thinking_cap},  # kind a
         "no-thinking": {  # kind b
             "messages": user,
-            "max_tokens": PLAIN_MAX_TOKENS,
+            "max_tokens": plain_cap,
             "chat_template_kwargs": {"enable_thinking": False},
         },
-        "tool": {"messages": tool_user, "max_tokens": THINKING_MAX_TOKENS, **tools},  # kind c
+        "tool": {"messages": tool_user, "max_tokens": thinking_cap, **tools},  # kind c
         "tool-result": {  # kind d
             "messages": tool_user
             + [
                 {"role": "assistant", "content": None, "tool_calls": [CANNED_CALL]},
                 {"role": "tool", "tool_call_id": CANNED_CALL["id"], "content": CANNED_RESULT},
             ],
-            "max_tokens": THINKING_MAX_TOKENS,
+            "max_tokens": thinking_cap,
             **tools,
         },
     }

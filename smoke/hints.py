@@ -69,6 +69,10 @@ EMPTY_ANSWER = (
     "the model returned no text: read the engine log; if finish_reason is \"length\", the "
     "answer hit max_tokens; otherwise check the model's chat template"
 )
+REFUSED = (
+    "the engine refused this request: its message says why (a missing flag, or a limit such "
+    "as --max-model-len / --context-length)"
+)
 SERVER_ERROR = "the engine failed on this request: read its log (docker compose logs engine)"
 NOT_JSON = (
     "the answer is not the engine's JSON: is --base-url the engine's root (e.g. "

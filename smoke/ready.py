@@ -24,6 +24,14 @@ class Readiness:
     detail: str
     hint: str | None = None
     models: list[str] | None = None
+    max_model_len: int | None = None  # vLLM lists it; requests must fit in it
+
+
+def _max_model_len(ex: Exchange, model: str) -> int | None:
+    for m in ex.body["data"]:
+        if isinstance(m, dict) and m.get("id") == model and isinstance(m.get("max_model_len"), int):
+            return m["max_model_len"]
+    return None
 
 
 def _seen(ex: Exchange) -> str:
@@ -71,7 +79,10 @@ def wait_ready(
             models = _model_ids(ex) if ex.status == 200 else None
             waited = clock() - start
             if models is not None and model in models:
-                return Readiness(True, waited, f"ready after {waited:.1f} s; serves {models}", models=models)
+                return Readiness(
+                    True, waited, f"ready after {waited:.1f} s; serves {models}", models=models,
+                    max_model_len=_max_model_len(ex, model),
+                )
             if ex.status in (401, 403):
                 return Readiness(False, waited, f"/v1/models answered HTTP {ex.status}: {excerpt(ex.text, 80)}", hints.API_KEY)
             if models is not None:

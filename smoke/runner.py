@@ -72,7 +72,7 @@ def run(
         rows = [row] + [skipped(c.name, "server not ready") for c in checks]
         return RunResult(False, rows, timings={"ready_wait_s": round(ready.waited_s, 3)})
 
-    bodies = probe_bodies(model, temperature)
+    bodies = probe_bodies(model, temperature, ready.max_model_len)
     needed = list(dict.fromkeys(p for c in checks for p in c.probes))
     t1 = time.monotonic()
     # Every probe is independent, so they all go at once: the run takes as long as the

@@ -39,6 +39,8 @@ class FakeEngine:
         self.health = 200
         self.health_sequence: list[int] = []  # statuses served before `health`
         self.models_status = 200
+        # vLLM lists the context length with the model (GLM-5's is 202752); SGLang does not.
+        self.max_model_len = 202752 if engine == "vllm" else None
         self.delay = 0.0  # seconds before each chat answer
         # (kind, stream) -> Reply; missing keys fall back to the script.
         self.replies: dict[tuple[str, bool], shapes.Reply] = {}
@@ -73,6 +75,9 @@ class FakeEngine:
         if self.models_status != 200:
             return Response('{"error": "unauthorized"}', status=self.models_status, content_type="application/json")
         data = [{"id": m, "object": "model", "owned_by": self.engine, "root": "zai-org/GLM-5-FP8"} for m in self.models]
+        if self.max_model_len:
+            for m in data:
+                m["max_model_len"] = self.max_model_len
         return Response(json.dumps({"object": "list", "data": data}), content_type="application/json")
 
     def _version(self, request: Request) -> Response:

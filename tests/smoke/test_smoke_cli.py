@@ -138,3 +138,18 @@ def test_python_dash_m_smoke_help_names_every_variable():
     assert proc.returncode == 0
     for var in ("SMOKE_BASE_URL", "SMOKE_MODEL", "SMOKE_API_KEY", "SMOKE_REPORT", "SMOKE_DEADLINE", "SMOKE_TIMEOUT"):
         assert var in proc.stdout
+
+
+def test_a_short_context_shrinks_max_tokens_to_fit(engine, run_smoke):
+    # vLLM answers HTTP 400 when max_tokens exceeds --max-model-len (seen on the CPU test server).
+    engine.max_model_len = 512
+    run = run_smoke(engine.url)
+    assert run.code == 0, run.out
+    caps = {b["body"]["max_tokens"] for b in engine.seen}
+    assert caps and max(caps) <= 512 - 250, caps
+
+
+def test_a_long_context_keeps_the_caps(engine, run_smoke):
+    run_smoke(engine.url)
+    caps = {kind_of(b["body"]): b["body"]["max_tokens"] for b in engine.seen}
+    assert caps == {"a": 1024, "b": 256, "c": 1024, "d": 1024}

@@ -90,6 +90,10 @@ CASES = {
         },
         {n: ("HTTP 400", "--enable-auto-tool-choice") for n in ("tool-call", "tool-call-stream", "tool-round-trip")},
     ),
+    "a request the engine refuses": (
+        lambda e: {("d", False): json_response(400, {"error": {"message": "max_tokens=1024 cannot be greater than max_model_len=512.", "type": "BadRequestError", "code": 400}})},
+        {"tool-round-trip": ("HTTP 400", "--max-model-len")},
+    ),
     "a server that hangs past the timeout": (
         lambda e: {("b", False): hang(e)},
         {"reasoning-off": ("no answer within --timeout 1 s", "raise --timeout")},
