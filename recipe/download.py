@@ -152,11 +152,11 @@ def fetch(repo: str, hf_cache: str, *, endpoint: str | None, token: str | None, 
         if dry_run:
             return None
         return snapshot_download(**common, max_workers=max_workers)
-    except (RepositoryNotFoundError, GatedRepoError) as exc:
-        raise DownloadFailed(f"{repo}: repository not found or not accessible ({type(exc).__name__}). "
-                             "Fix: check the model name; for a gated or private repo set HF_TOKEN") from None
     except (LocalEntryNotFoundError, httpx2.HTTPError, HfHubHTTPError, OSError) as exc:
         cause = exc.__cause__ or exc  # a dry run wraps the hub's error
+        if isinstance(cause, (RepositoryNotFoundError, GatedRepoError)):
+            raise DownloadFailed(f"{repo}: repository not found or not accessible ({type(cause).__name__}). "
+                                 "Fix: check the model name; for a gated or private repo set HF_TOKEN") from None
         first = (str(cause).strip().splitlines() or [""])[0].rstrip(".") or type(cause).__name__
         if token:
             first = first.replace(token, "***")
