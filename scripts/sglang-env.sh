@@ -64,17 +64,25 @@ fi
 
 log "creating venv with $PYTHON $PY_VERSION"
 "$PYTHON" -m venv "$VENV"
-PIP=("$VENV/bin/python" -m pip --disable-pip-version-check --no-input -q)
 CONSTRAINTS=$VENV/constraints.txt
 printf '%s\n' $TORCH $LOCK >"$CONSTRAINTS"
+# pip's output goes to a log: it lists every sglang dependency left out on purpose (--no-deps).
+BUILD_LOG=$VENV/build.log
+pip_install() {
+    if ! "$VENV/bin/python" -m pip --disable-pip-version-check --no-input install "$@" >>"$BUILD_LOG" 2>&1; then
+        tail -n 40 "$BUILD_LOG" >&2
+        log "FAILED: pip install $*  (full log: $BUILD_LOG)"
+        exit 1
+    fi
+}
 
 log "installing $TORCH (CPU)"
-"${PIP[@]}" install "$TORCH"
+pip_install "$TORCH"
 log "installing $SGLANG without its dependencies"
-"${PIP[@]}" install --no-deps "$SGLANG"
+pip_install --no-deps "$SGLANG"
 log "installing the slim dependency set"
 # shellcheck disable=SC2086  # TOP is a word list on purpose
-"${PIP[@]}" install -c "$CONSTRAINTS" $TOP
+pip_install -c "$CONSTRAINTS" $TOP
 
 log "smoke test: import the argument parser and the parser-name registries"
 "$VENV/bin/python" - <<'EOF'

@@ -7,7 +7,8 @@ renders, negative cases) goes to one checker process; tests then read its verdic
 import json
 import os
 import subprocess
-import sys
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -19,21 +20,11 @@ VENVS = {"vllm": CACHE / "vllm-venv", "sglang": CACHE / "sglang-venv"}
 STAMPS = {"vllm": ".vllm-env.stamp", "sglang": ".sglang-env.stamp"}
 BUILD = {"vllm": "make vllm-env", "sglang": "make sglang-env"}
 TIMEOUT_S = 900
-
-
-def engine_python(engine: str) -> Path:
-    """The engine venv's python; skips (or, under `make conformance`, fails) when it is not built."""
-    venv = VENVS[engine]
-    if not (venv / STAMPS[engine]).is_file():
-        msg = f"{venv} is not built (or half-built): run `{BUILD[engine]}` or `make conformance`"
-        if os.environ.get("CONFORMANCE_REQUIRED"):
-            pytest.fail(msg, pytrace=False)
-        pytest.skip(msg)
-    return venv / "bin" / "python"
+TIMINGS: list[str] = []  # one line per engine, printed in pytest's terminal summary (conftest.py)
 
 
 def mutate(src: Path, dst: Path, edit) -> Path:
-    """Write a copy of a rendered compose file whose engine command went through edit(list)."""
+    """Write a copy of a rendered compose file after edit(engine service mapping)."""
     doc = yaml.safe_load(src.read_text())
     engine = doc["services"]["engine"]
     edit(engine)
@@ -42,30 +33,59 @@ def mutate(src: Path, dst: Path, edit) -> Path:
 
 
 class Checker:
-    """One checker process per engine, started on first use, for every file registered before."""
+    """One checker process per engine for every file it must judge.
+
+    start() launches it in the background, so both engines import at the same time; the
+    report is read on first use. A missing venv skips (or fails) only that engine's tests.
+    """
 
     def __init__(self, engine: str, files: list[Path]):
-        self.engine, self.files, self._report = engine, files, None
+        self.engine, self.files = engine, files
+        self._proc = self._report = None
+        self._missing = None
+
+    def start(self) -> "Checker":
+        venv = VENVS[self.engine]
+        if not (venv / STAMPS[self.engine]).is_file():
+            self._missing = f"{venv} is not built (or half-built): run `{BUILD[self.engine]}` or `make conformance`"
+            return self
+        self._out, self._err = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
+        self._proc = subprocess.Popen(
+            [str(venv / "bin" / "python"), "-m", f"conformance.{self.engine}", *map(str, self.files)],
+            # Files, not pipes: the other engine's checker is not read meanwhile, and a full
+            # pipe would stall it.
+            cwd=ROOT, stdout=self._out, stderr=self._err,
+            # No hub: nothing in a parse may reach for the network.
+            env={**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONPATH": str(ROOT)},
+        )
+        self._started = time.monotonic()
+        return self
 
     @property
     def report(self) -> dict:
+        if self._missing:
+            (pytest.fail if os.environ.get("CONFORMANCE_REQUIRED") else pytest.skip)(self._missing)
         if self._report is None:
-            python = engine_python(self.engine)
-            proc = subprocess.run(
-                [str(python), "-m", f"conformance.{self.engine}", *map(str, self.files)],
-                cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT_S,
-                # No hub: nothing in a parse may reach for the network.
-                env={**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-                     "PYTHONPATH": str(ROOT)},
-            )
-            if proc.returncode != 0:
-                pytest.fail(f"conformance.{self.engine} exited {proc.returncode}:\n{proc.stderr[-4000:]}",
+            try:
+                self._proc.wait(timeout=TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                pytest.fail(f"conformance.{self.engine} took over {TIMEOUT_S} s", pytrace=False)
+            self._out.seek(0), self._err.seek(0)
+            out, err = self._out.read(), self._err.read()
+            if self._proc.returncode != 0:
+                pytest.fail(f"conformance.{self.engine} exited {self._proc.returncode}:\n{err[-4000:]}",
                             pytrace=False)
-            self._report = json.loads(proc.stdout)
+            self._report = json.loads(out)
             r = self._report
-            print(f"\n{self.engine} {r['version']}: import {r['import_seconds']} s, "
-                  f"{len(r['results'])} files", file=sys.stderr)
+            TIMINGS.append(f"{self.engine} {r['version']}: judged {len(r['results'])} files in "
+                           f"{time.monotonic() - self._started:.1f} s (import {r['import_seconds']:.1f} s)")
         return self._report
+
+    def stop(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
 
     def verdict(self, path: Path) -> dict:
         by_file = {r["file"]: r for r in self.report["results"]}

@@ -94,7 +94,10 @@ def checkers(negative_files) -> dict[str, Checker]:
         files[p.engine].append(path)
     for name, path in negative_files.items():
         files[NEGATIVES[name][0]].append(path)
-    return {engine: Checker(engine, fs) for engine, fs in files.items()}
+    running = {engine: Checker(engine, fs).start() for engine, fs in files.items()}
+    yield running
+    for checker in running.values():
+        checker.stop()
 
 
 def accepted(checkers, name) -> dict:
@@ -143,7 +146,8 @@ def expected_sglang(p: Profile) -> dict:
         want.update(speculative_algorithm="EAGLE", speculative_num_steps=p.spec_tokens,
                     speculative_eagle_topk=1, speculative_num_draft_tokens=p.spec_tokens + 1)
     else:
-        want["speculative_algorithm"] = None
+        want.update(speculative_algorithm=None, speculative_num_steps=None,
+                    speculative_eagle_topk=None, speculative_num_draft_tokens=None)
     if p.reasoning_parser != "none":
         want["reasoning_parser"] = p.reasoning_parser
     if p.mem_fraction is not None:
