@@ -505,3 +505,20 @@ def test_default_compose_file_is_the_last_render(tmp_path, monkeypatch):
     assert preflight.default_compose_file() == tmp_path / "compose" / "vllm.yaml"
     (tmp_path / ".last-render").write_text("/x/compose/sglang.yaml\n")
     assert preflight.default_compose_file() == Path("/x/compose/sglang.yaml")
+
+
+def test_a_rehearsal_with_its_tiny_model_in_the_cache_passes_without_gpus(tmp_path):
+    fake_snapshot(tmp_path / "tiny-hf", "glm5-compose/tiny-glm5", {"config.json": b"{}", "model.safetensors": b"w"})
+    compose = tmp_path / "rehearsal.yaml"
+    compose.write_text(render_compose(MATRIX["rehearsal"].model_copy(update={"hf_cache": str(tmp_path / "tiny-hf")}),
+                                      tmp_path))
+    report = preflight.preflight(compose, FakeHost(smi=Unavailable("nvidia-smi not found"), hook=None,
+                                                   docker={**ROOTFUL, "Runtimes": {"runc": {}}}))
+    assert {r.name: r.status for r in report.results if r.status != "SKIP"} == {
+        "docker": "PASS", "compose": "PASS", "disk": "PASS", "port": "PASS", "memlock": "PASS", "shm": "PASS"}
+    assert report.exit_code == 0
+
+
+def test_a_rehearsal_without_its_tiny_model_says_how_to_build_it(tmp_path):
+    r = results(MATRIX["rehearsal"].model_copy(update={"hf_cache": str(tmp_path)}), FakeHost(), tmp_path)["disk"]
+    assert (r.status, r.fix) == ("FAIL", "build it: make tiny-model")
