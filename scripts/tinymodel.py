@@ -393,7 +393,8 @@ def main() -> int:
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     hub = args.hf_home.resolve() / "hub"
-    stamp = hub / (REPO_FOLDER + ".stamp")
+    # The stamp sits beside hub/, not in it, so huggingface_hub's cache scan never sees it.
+    stamp = args.hf_home.resolve() / ".tiny-glm5.stamp"
     want = source_hash()
     repo = hub / REPO_FOLDER
     if (not args.force and stamp.exists() and stamp.read_text().strip() == want
