@@ -220,6 +220,9 @@ def watch(
     timeout: float,
     grace: float = 3.0,
     poll: float = 1.0,
+    quiet: float = 300.0,
+    probe: Callable[[str | None], str | None] | None = None,
+    probe_every: float = 30.0,
     started: float | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
@@ -228,21 +231,37 @@ def watch(
 
     A specific fatal line ends the wait at once. A generic one ("the engine died") ends it
     after `grace` seconds or when the container stops, whichever is first, so that the cause
-    logged right after it can be named instead.
+    logged right after it can be named instead. After `quiet` seconds without a line of
+    output, says that it is still waiting and when the engine last logged. `probe(phase)`,
+    called every `probe_every` seconds, may add a line of its own (e.g. download progress
+    that the engine does not log).
     """
     start = clock() if started is None else started
     deadline = clock() + timeout
     grace_until: float | None = None
     first: State | None = None
     warned_unhealthy = False
+    last_said = last_line = phase_since = clock()
+    next_probe = clock() + probe_every
+    phase = follower.phase
+
+    def say(text: str) -> None:
+        nonlocal last_said
+        last_said = clock()
+        emit(status(clock() - start, follower.phase or "starting", text))
 
     def done(status: str, state: State | None = None, reason: str = "") -> Outcome:
         return Outcome(status, clock() - start, follower.fatal, state, tuple(follower.tail), reason)
 
     def read() -> None:
+        nonlocal last_said, last_line, phase_since, phase
         for raw in source.new_lines():
+            last_line = clock()
             for event in follower.feed(raw, clock()):
+                last_said = clock()
                 emit(line_for(event, clock() - start))
+            if follower.phase != phase:
+                phase, phase_since = follower.phase, clock()
 
     while True:
         read()
@@ -261,13 +280,19 @@ def watch(
             return done("fatal" if follower.fatal else "exited", state)
         if state.health == "unhealthy" and not warned_unhealthy:
             warned_unhealthy = True
-            emit(status(clock() - start, follower.phase or "starting",
-                        "the healthcheck says unhealthy; still following the log "
-                        "(is its start_period shorter than the load?)"))
+            say("the healthcheck says unhealthy; still following the log "
+                "(is its start_period shorter than the load?)")
         if grace_until is not None and clock() >= grace_until:
             return done("fatal", state)
         if clock() >= deadline:
             return done("timeout", state)
+        if probe is not None and clock() >= next_probe:
+            next_probe = clock() + probe_every
+            if text := probe(follower.phase):
+                say(text)
+        if clock() - last_said >= quiet:
+            say(f"still here after {elapsed(clock() - phase_since).strip()} in this phase; "
+                f"the engine last logged {elapsed(clock() - last_line).strip()} ago")
         sleep(poll)
 
 

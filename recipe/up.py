@@ -20,10 +20,12 @@ Exit codes:
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 
 import click
 import docker
@@ -132,6 +134,50 @@ class DockerSource:
         )
 
 
+def hf_hub_of(service: dict) -> Path | None:
+    """The host folder behind the engine's Hugging Face cache, when it is a bind mount."""
+    targets = {"/root/.cache/huggingface", (service.get("environment") or {}).get("HF_HOME")}
+    for volume in service.get("volumes") or []:
+        if (isinstance(volume, dict) and volume.get("type") == "bind"
+                and str(volume.get("target", "")).rstrip("/") in targets):
+            return Path(volume["source"]) / "hub"
+    return None
+
+
+def tree_size(root: Path) -> int:
+    """Bytes in the files under `root`; symlinks (HF snapshots point into blobs/) not counted."""
+    total, stack = 0, [root]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+                    elif entry.is_file(follow_symlinks=False):
+                        total += entry.stat(follow_symlinks=False).st_size
+        except OSError:
+            continue
+    return total
+
+
+class CacheGrowth:
+    """Download progress that neither engine logs: how fast the HF cache on the host grows."""
+
+    def __init__(self, hub: Path, clock=time.monotonic) -> None:
+        self.hub, self.clock = hub, clock
+        self.size, self.when = tree_size(hub), clock()
+
+    def __call__(self, phase: str | None) -> str | None:
+        if phase not in (None, "starting", "weights"):
+            return None
+        size, when = tree_size(self.hub), self.clock()
+        grown, seconds = size - self.size, max(when - self.when, 1e-9)
+        self.size, self.when = size, when
+        if grown <= 0:
+            return None
+        return f"downloading: {size / 1e9:.1f} GB in {self.hub} (+{grown / seconds / 1e6:.0f} MB/s)"
+
+
 def _gone(error: docker.errors.APIError) -> bool:
     """The container was removed under us (404), or is being removed (409), e.g. by `make down`."""
     return error.status_code in (404, 409)
@@ -233,8 +279,9 @@ def run(file: str, service: str, sidecar: str | None, engine: str | None, timeou
     say("container", f"{service} {container.short_id} running {engine}; following its log")
 
     follower = Follower(RULES[engine], tail=TAIL, interval=BAR_INTERVAL)
-    outcome = watch(DockerSource(container), follower, click.echo,
-                    timeout=timeout, grace=grace, started=started)
+    hub = hf_hub_of(services[service])
+    outcome = watch(DockerSource(container), follower, click.echo, timeout=timeout, grace=grace,
+                    probe=CacheGrowth(hub) if hub else None, started=started)
     if outcome.status != "ready":
         return report_failure(outcome, file, service, engine)
     how = "its healthcheck passes" if outcome.reason == "healthcheck" else "its log says so"

@@ -442,3 +442,58 @@ def test_cli_help_documents_the_exit_codes():
 def test_cli_missing_compose_file_is_a_usage_error(tmp_path):
     result = CliRunner().invoke(up.main, ["--compose-file", str(tmp_path / "nope.yaml")])
     assert result.exit_code == 2
+
+
+def test_watch_says_it_is_still_waiting_after_a_quiet_spell():
+    clock = Clock()
+    script = Script(clock, lines={5: ["(Worker_TP0 pid=445) INFO 02-12 09:15:11 [gpu_model_runner.py:2602] Starting to load model zai-org/GLM-5-FP8..."]},
+                    states={0: State(running=True), 700: State(running=False, exit_code=1)})
+    out = []
+    watch(script, Follower(VLLM), out.append, timeout=3600, quiet=300, poll=1.0,
+          clock=clock, sleep=clock.sleep)
+    still = [line for line in out if "still here" in line]
+    assert len(still) == 2  # at ~305 s and ~605 s
+    assert still[0].startswith("[ 5:05] weights")
+    assert "after 5:00 in this phase; the engine last logged 5:00 ago" in still[0]
+
+
+def test_watch_shows_what_the_probe_reports_while_the_log_is_silent():
+    clock = Clock()
+    script = Script(clock, states={95: State(running=False, exit_code=1)})
+    calls = []
+
+    def probe(phase):
+        calls.append(phase)
+        return f"downloading: {len(calls)} GB"
+
+    out = []
+    watch(script, Follower(VLLM), out.append, timeout=3600, probe=probe, probe_every=30,
+          clock=clock, sleep=clock.sleep)
+    assert [line.split("] ", 1)[1] for line in out] == [
+        f"starting   downloading: {n} GB" for n in (1, 2, 3)]
+
+
+def test_hf_cache_of_the_rendered_engine_and_its_growth(tmp_path):
+    service = {"volumes": [
+        {"type": "bind", "source": str(tmp_path), "target": "/root/.cache/huggingface"},
+        {"type": "volume", "source": "jit-cache", "target": "/cache"}]}
+    hub = up.hf_hub_of(service)
+    assert hub == tmp_path / "hub"
+    assert up.hf_hub_of({"volumes": [{"type": "volume", "source": "hf", "target": "/root/.cache/huggingface"}]}) is None
+
+    blobs = hub / "models--zai-org--GLM-5-FP8" / "blobs"
+    blobs.mkdir(parents=True)
+    (blobs / "a").write_bytes(b"x" * 1000)
+    clock = Clock()
+    growth = up.CacheGrowth(hub, clock=clock)
+    clock.now = 10
+    assert growth("weights") is None  # nothing new
+    (blobs / "b.incomplete").write_bytes(b"x" * 5000)  # huggingface_hub's partial download
+    snap = hub / "models--zai-org--GLM-5-FP8" / "snapshots" / "abc"
+    snap.mkdir(parents=True)
+    (snap / "model.safetensors").symlink_to(blobs / "a")  # not counted twice
+    clock.now = 20
+    assert up.tree_size(hub) == 6000
+    assert growth("weights") == f"downloading: 0.0 GB in {hub} (+0 MB/s)"
+    (blobs / "c").write_bytes(b"x")
+    assert growth("loading") is None  # only while fetching weights
