@@ -70,6 +70,24 @@ def expect_entrypoint(entrypoint: list[str], want: list[str]) -> None:
         raise Rejected(f"entrypoint is {entrypoint!r}, the checked command line needs exactly {want!r}")
 
 
+def first_import(*targets: str):
+    """The first of "module:attribute" that imports: newest location first, older ones after.
+
+    The checked versions use the first; the others are where older engine releases (like the
+    ones inside the default images) kept the same thing, so a checker can run in those too.
+    """
+    import importlib
+
+    errors = []
+    for target in targets:
+        module, _, attr = target.partition(":")
+        try:
+            return getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError) as exc:
+            errors.append(f"{target}: {exc}")
+    raise ImportError("none of these import: " + "; ".join(errors))
+
+
 def check_names(what: str, name, registry) -> None:
     """The engines' argument parsers take any parser name (vLLM) or only check it late."""
     if name is not None and name not in registry:

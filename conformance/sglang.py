@@ -6,9 +6,10 @@ flags, bad numbers and unknown parser names (exit 2). `--speculative-algorithm` 
 there, so it is also resolved the way the scheduler resolves it.
 """
 
+import functools
 import sys
 
-from .common import Rejected, check_names, expect_entrypoint, main
+from .common import Rejected, check_names, expect_entrypoint, first_import, main
 
 ENTRYPOINT = ["python3", "-m", "sglang.launch_server"]
 VALUES = (
@@ -19,14 +20,20 @@ VALUES = (
 )
 
 
+@functools.cache
 def registries() -> dict:
-    # Name lists without the parser classes' heavy imports.
-    from sglang.srt.function_call.parser_names import TOOL_CALL_PARSER_NAMES
-    from sglang.srt.parser.reasoning_parser_names import REASONING_PARSER_NAMES
     from sglang.srt.server_args import prepare_server_args  # noqa: F401 - import cost up front
 
-    return {"tool_call_parser": sorted(TOOL_CALL_PARSER_NAMES),
-            "reasoning_parser": sorted(REASONING_PARSER_NAMES)}
+    # The name lists (0.5.23) without the parser classes' imports; then the classes' own maps,
+    # where older releases keep the names.
+    tools = first_import("sglang.srt.function_call.parser_names:TOOL_CALL_PARSER_NAMES",
+                         "sglang.srt.function_call.function_call_parser:FunctionCallParser")
+    reasoning = first_import("sglang.srt.parser.reasoning_parser_names:REASONING_PARSER_NAMES",
+                             "sglang.srt.parser.reasoning_parser:ReasoningParser",
+                             "sglang.srt.reasoning_parser:ReasoningParser")
+    tools = getattr(tools, "ToolCallParserEnum", tools)
+    reasoning = getattr(reasoning, "DetectorMap", reasoning)
+    return {"tool_call_parser": sorted(tools), "reasoning_parser": sorted(reasoning)}
 
 
 def version() -> str:

@@ -6,10 +6,11 @@ name and any speculative method, so those are checked against vLLM's registries 
 `SpeculativeMethod` type. `AsyncEngineArgs.from_cli_args` is not called: it fetches the model.
 """
 
+import functools
 import sys
 import typing
 
-from .common import Rejected, check_names, expect_entrypoint, main
+from .common import Rejected, check_names, expect_entrypoint, first_import, main
 
 ENTRYPOINT = ["vllm", "serve"]
 VALUES = (
@@ -19,26 +20,33 @@ VALUES = (
 )
 
 
-def registries() -> dict:
-    from vllm.entrypoints.launchers.cli_args import make_arg_parser  # noqa: F401 - import cost up front
-    from vllm.reasoning import ReasoningParserManager
-    from vllm.tool_parsers import ToolParserManager
+# Newest location first (vLLM 0.32); then where early-2026 releases kept them.
+CLI_ARGS = ("vllm.entrypoints.launchers.cli_args", "vllm.entrypoints.openai.cli_args")
 
-    return {"tool_call_parser": sorted(ToolParserManager.list_registered()),
-            "reasoning_parser": sorted(ReasoningParserManager.list_registered()),
-            "speculative_method": sorted(_literal_values(_speculative_method_type()))}
+
+def _cli(name: str):
+    return first_import(*(f"{m}:{name}" for m in CLI_ARGS))
+
+
+@functools.cache
+def registries() -> dict:
+    _cli("make_arg_parser")  # the parser's import cost, up front
+    tools = first_import("vllm.tool_parsers:ToolParserManager",
+                         "vllm.entrypoints.openai.tool_parsers:ToolParserManager")
+    reasoning = first_import("vllm.reasoning:ReasoningParserManager")
+    regs = {"tool_call_parser": sorted(tools.list_registered()),
+            "reasoning_parser": sorted(reasoning.list_registered())}
+    try:
+        regs["speculative_method"] = sorted(_literal_values(first_import("vllm.config.speculative:SpeculativeMethod")))
+    except ImportError:
+        pass  # an older vLLM without the type: the method is then not checked by name
+    return regs
 
 
 def version() -> str:
     import vllm
 
     return vllm.__version__
-
-
-def _speculative_method_type():
-    from vllm.config.speculative import SpeculativeMethod
-
-    return SpeculativeMethod
 
 
 def _literal_values(tp) -> set:
@@ -53,16 +61,18 @@ def _literal_values(tp) -> set:
 
 
 def check(entrypoint: list[str], command: list[str]) -> dict:
-    from vllm.entrypoints.launchers.cli_args import make_arg_parser, validate_parsed_serve_args
-    from vllm.utils.argparse_utils import FlexibleArgumentParser
-
+    parser_class = first_import("vllm.utils.argparse_utils:FlexibleArgumentParser",
+                                "vllm.utils:FlexibleArgumentParser")
     expect_entrypoint(entrypoint, ENTRYPOINT)
     if not command or command[0].startswith("-"):
         # The render contract: the model is `vllm serve`'s positional model_tag, first.
         raise Rejected(f"the first command item must be the model, not {command[:1]!r}")
-    parser = make_arg_parser(FlexibleArgumentParser(prog="vllm serve"))
+    parser = _cli("make_arg_parser")(parser_class(prog="vllm serve"))
+    if not any(a.dest == "model_tag" for a in parser._actions):
+        # Releases before the move to launchers/ added the positional in `vllm serve` itself.
+        parser.add_argument("model_tag", nargs="?")
     args = parser.parse_args(list(command))
-    validate_parsed_serve_args(args)
+    _cli("validate_parsed_serve_args")(args)
     regs = registries()
     check_names("tool call parser", args.tool_call_parser, regs["tool_call_parser"])
     check_names("reasoning parser", args.reasoning_parser, regs["reasoning_parser"])
@@ -70,7 +80,8 @@ def check(entrypoint: list[str], command: list[str]) -> dict:
     if spec is not None:
         if not isinstance(spec, dict):
             raise Rejected(f"--speculative-config parsed to {spec!r}, not a mapping")
-        check_names("speculative method", spec.get("method"), regs["speculative_method"])
+        if "speculative_method" in regs:
+            check_names("speculative method", spec.get("method"), regs["speculative_method"])
         n = spec.get("num_speculative_tokens")
         if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 1):
             raise Rejected(f"speculative num_speculative_tokens {n!r} is not a positive integer")
