@@ -12,7 +12,6 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=$(realpath -m "${CACHE:-$ROOT/.cache}")
-PY=${PY:-$ROOT/.venv/bin/python}
 FORCE=${FORCE:-0}
 
 BASE_IMAGE=${BASE_IMAGE:-glm5-compose/base:bookworm}
@@ -83,17 +82,20 @@ build_base() {
         "$tarball" "$BASE_IMAGE" >/dev/null
 }
 
-# The engine's wheels, downloaded by the host's pip (which knows the local CPU torch wheel),
-# served to the build on 127.0.0.1: nothing big enters the build context or an image layer.
-wheelhouse() {
-    local h dir
-    h=$(hash_paths rehearsal/requirements.txt)
-    dir=$CACHE/wheelhouse/engine-$h
+# Wheels downloaded by the host's pip (which knows the local CPU torch wheel and the host's CA
+# bundle), served to the build on 127.0.0.1 with `--network host`: the build reaches no
+# index, and nothing big enters the build context or an image layer.
+wheelhouse() {  # wheelhouse NAME PIP-ARGS... -> prints the folder (cached by the pip args' files)
+    local name=$1 h dir
+    shift
+    h=$( (printf '%s\n' "$@"; for a in "$@"; do [ -f "$ROOT/$a" ] && cat "$ROOT/$a"; done) | hash_text)
+    dir=$CACHE/wheelhouse/$name-$h
     if [ ! -f "$dir/.complete" ]; then
         log "pip download into $dir"
         rm -rf "$dir"
         mkdir -p "$dir"
-        timed "pip download" python3 -m pip download -q -d "$dir" -r "$ROOT/rehearsal/requirements.txt" >&2
+        (cd "$ROOT" && timed "pip download ($name)" python3 -m pip download -q -d "$dir" "$@" 2>&1 \
+            | { grep -v "^WARNING: Location .* is ignored" || true; } >&2)
         touch "$dir/.complete"
     fi
     echo "$dir"
@@ -128,7 +130,7 @@ build_engine() {
     build_base
     h=$( (hash_paths rehearsal; image_id "$BASE_IMAGE") | hash_text)
     if fresh "$ENGINE_IMAGE" "$h"; then log "$ENGINE_IMAGE is up to date"; return 0; fi
-    dir=$(wheelhouse)
+    dir=$(wheelhouse engine -r rehearsal/requirements.txt)
     start_wheel_server "$dir"
     log "building $ENGINE_IMAGE (wheels from $WHEEL_URL)"
     timed "engine build" docker build -q --network host \
@@ -145,7 +147,9 @@ sidecar_inputs() {
     srcs=$(awk 'toupper($1)=="COPY" || toupper($1)=="ADD" {
                 for (i = 2; i < NF; i++) if ($i !~ /^--/) print $i }' "$ROOT/Dockerfile" \
            | sort -u)
-    (cd "$ROOT" && for f in Dockerfile .dockerignore $srcs; do [ -e "$f" ] && echo "$f"; done)
+    # Every file once (a file named twice would be a hard link in the tar context).
+    (cd "$ROOT" && for f in Dockerfile .dockerignore $srcs; do [ -e "$f" ] && echo "$f"; done \
+        | xargs -r -I{} find {} -type f ! -name '*.pyc' ! -path '*/__pycache__/*' | LC_ALL=C sort -u)
 }
 
 build_sidecar() {
@@ -155,13 +159,15 @@ build_sidecar() {
     # shellcheck disable=SC2046
     h=$( (hash_paths $(sidecar_inputs); image_id "$BASE_IMAGE") | hash_text)
     if fresh "$SIDECAR_IMAGE" "$h"; then log "$SIDECAR_IMAGE is up to date"; return 0; fi
-    log "building $SIDECAR_IMAGE from Dockerfile on $BASE_IMAGE"
-    # --network host: a pip install in the Dockerfile reaches PyPI with the host's network.
+    start_wheel_server "$(wheelhouse sidecar -r smoke/requirements.txt -c smoke/constraints.txt)"
+    log "building $SIDECAR_IMAGE from Dockerfile on $BASE_IMAGE (wheels from $WHEEL_URL)"
+    # --network host: the build reaches the wheel server on the host's 127.0.0.1.
     # The context is exactly the hashed inputs (a tar on stdin): never .cache or .venv.
     # shellcheck disable=SC2046
-    (cd "$ROOT" && tar -c --exclude=__pycache__ --exclude='*.pyc' $(sidecar_inputs)) \
+    (cd "$ROOT" && sidecar_inputs | tar -c --no-recursion -T -) \
         | timed "sidecar build" docker build -q --network host --build-arg BASE="$BASE_IMAGE" \
-            --label "$LABEL=$h" -t "$SIDECAR_IMAGE" - >/dev/null
+            --build-arg WHEELS="$WHEEL_URL" --label "$LABEL=$h" -t "$SIDECAR_IMAGE" - >/dev/null
+    stop_wheel_server
     docker image prune -f >/dev/null
 }
 
