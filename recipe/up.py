@@ -24,6 +24,7 @@ import os
 import subprocess
 import sys
 import time
+from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -77,44 +78,50 @@ class DockerSource:
     """The engine container's new log lines and state, one bounded API call each.
 
     Polls `logs(since=...)` instead of holding a follow stream open, so that no call waits
-    longer than API_TIMEOUT. Entries carry timestamps; those already read are skipped.
+    longer than API_TIMEOUT. stdout and stderr are stamped by separate copiers, so entries do
+    not arrive in stamp order: each poll re-reads the last WINDOW seconds and skips the
+    entries (stamp, text) it has already handed over.
     """
+
+    WINDOW = 5  # seconds
 
     def __init__(self, container) -> None:
         self.container = container
         container.reload()
         # Only this run's log: a container that crashed and was restarted keeps the old one.
-        self.after = _ns(container.attrs["State"]["StartedAt"])
-        self.seen_at_after = 0  # entries already read that carry exactly the stamp `after`
+        self.started = _ns(container.attrs["State"]["StartedAt"])
+        self.newest = self.started
+        self.seen: Counter[tuple[str, str]] = Counter()
         self.splitter = LineSplitter()
 
     def new_lines(self) -> list[str]:
+        since = max(1, self.newest // 1_000_000_000 - self.WINDOW)
         try:
-            raw = self.container.logs(stdout=True, stderr=True, timestamps=True,
-                                      since=max(1, self.after // 1_000_000_000))
+            raw = self.container.logs(stdout=True, stderr=True, timestamps=True, since=since)
         except docker.errors.APIError as e:
             if _gone(e):
                 return []  # `state` says so
             raise
         lines: list[str] = []
-        skip = self.seen_at_after
+        counts: Counter[tuple[str, str]] = Counter()
         for entry in raw.decode("utf-8", errors="replace").split("\n"):
             stamp, _, message = entry.partition(" ")
-            if not stamp:
-                continue
             try:
                 at = _ns(stamp)
             except ValueError:
                 continue
-            if at < self.after:
+            if at < self.started:
                 continue
-            if at == self.after and skip:
-                skip -= 1
+            key = (stamp, message)
+            counts[key] += 1
+            if counts[key] <= self.seen[key]:
                 continue
-            if at > self.after:
-                self.after, self.seen_at_after = at, 0
-            self.seen_at_after += 1
+            self.seen[key] += 1
+            self.newest = max(self.newest, at)
             lines.extend(self.splitter.feed(message + "\n"))
+        horizon = self.newest - (self.WINDOW + 1) * 1_000_000_000
+        for key in [k for k in self.seen if _ns(k[0]) < horizon]:
+            del self.seen[key]
         return lines
 
     def state(self) -> State:

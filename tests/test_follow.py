@@ -400,6 +400,10 @@ def test_docker_source_reads_each_entry_once_and_only_this_run():
                           ("2026-02-12T10:00:01.25Z", "bar 10%\rbar 20%")]
     assert source.new_lines() == ["third, same stamp", "bar 10%", "bar 20%"]
     assert source.new_lines() == []
+    # stderr's copier stamped this one earlier than the last stdout entry, but wrote it later
+    container.entries.insert(3, ("2026-02-12T10:00:00.9Z", "torch.OutOfMemoryError: CUDA out of memory."))
+    assert source.new_lines() == ["torch.OutOfMemoryError: CUDA out of memory."]
+    assert source.new_lines() == []
     assert all(isinstance(s, int) for s in container.since)
 
 
