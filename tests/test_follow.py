@@ -47,6 +47,8 @@ EXPECTED = {
     "sglang-deepgemm-missing.log": ("deepgemm-missing", "loading"),
     "sglang-bad-tool-parser.log": ("bad-tool-parser", None),
     "sglang-bad-reasoning-parser.log": ("bad-reasoning-parser", None),
+    "sglang-bad-reasoning-parser-recorded.log": ("bad-reasoning-parser", None),
+    "sglang-bad-tool-parser-recorded.log": ("bad-tool-parser", None),
     "sglang-nccl.log": ("nccl", "starting"),
     "sglang-watchdog-timeout.log": ("watchdog-timeout", "kv-cache"),
     "sglang-engine-died.log": ("engine-died", "loading"),
