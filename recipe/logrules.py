@@ -117,11 +117,12 @@ VLLM = EngineRules(
         # older: "vLLM API server version 0.10.1.1" (zai-org/GLM-V#162); both log "non-default args".
         Step("starting", _re(r"vLLM (?:API )?server version|non-default args:"), "vLLM starting"),
         # vllm/v1/worker/gpu_model_runner.py: "Starting to load model %s..."; the download that
-        # follows is silent (weight_utils.py passes tqdm_class=DisabledTqdm to snapshot_download).
+        # follows is silent (weight_utils.py passes tqdm_class=DisabledTqdm to snapshot_download),
+        # so recipe.up watches the HF cache grow instead.
         Step(
             "weights",
             _re(r"Starting to load model"),
-            "fetching weights (download or cache check; vLLM logs no download progress)",
+            "fetching weights (download or cache check)",
         ),
         # weight_utils.py: "Time spent downloading weights for %s: %.6f seconds"
         Step(
@@ -283,7 +284,7 @@ SGLANG = EngineRules(
         Step(
             "weights",
             _re(r"Load weight begin|Using model weights format"),
-            "fetching weights (download or cache check; SGLang logs no download progress)",
+            "fetching weights (download or cache check)",
         ),
         # weight_utils.py: desc "Loading safetensors checkpoint shards" or "Multi-thread loading
         # shards" (sglang PR #22051's log) with BAR_FORMAT.
