@@ -8,9 +8,9 @@ VENV_STAMP ?= .venv/.stamp
 
 .PHONY: sglang-env conformance
 
-sglang-env:
+sglang-env: ## build $(CACHE)/sglang-venv: SGLang's argument parser without GPU deps
 	scripts/sglang-env.sh $(CACHE)
 
 # CONFORMANCE_REQUIRED: a missing engine venv fails the run instead of skipping its checks.
-conformance: vllm-env sglang-env $(VENV_STAMP)
+conformance: vllm-env sglang-env $(VENV_STAMP) ## the engines' own parsers judge every rendered command
 	CACHE=$(CACHE) CONFORMANCE_REQUIRED=1 $(PY) -m pytest -q tests/conformance
