@@ -51,7 +51,7 @@ def gpu_ids_option(ctx, param, value):
 @click.option("--image", help="Engine image, tag or digest.  [default: vllm/vllm-openai:glm5, "
               "lmsysorg/sglang:glm5-hopper]")
 @click.option("--tool-call-parser", type=click.Choice(profile.TOOL_PARSERS), default="glm47",
-              show_default=True, help="glm45 is the GLM-4.5 format and breaks GLM-4.7/5 tool calls.")
+              show_default=True, help="Keep glm47. glm45 (GLM-4.5 format) and hermes only rehearse a wrong flag.")
 @click.option("--reasoning-parser", type=click.Choice(profile.REASONING_PARSERS), default="glm45",
               show_default=True, help="none leaves <think> text in the content.")
 @click.option("--start-period", type=int, help="Minutes the healthcheck waits for the first load."

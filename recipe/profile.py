@@ -16,7 +16,10 @@ from .errors import RecipeError
 from .hardware import GPUS, MODELS
 from . import sizing
 
-TOOL_PARSERS = ("glm47", "glm45")  # glm45 is the GLM-4.5/4.6 format: only to rehearse a mistake
+# glm47 is right for GLM-4.7 and GLM-5. The others exist to rehearse a wrong flag: glm45 is the
+# GLM-4.5 format (it misses GLM-5's calls on the Feb 2026 glm5 images; vLLM 0.32 made it an alias
+# of glm47), hermes is another model family's parser and misses them on every version.
+TOOL_PARSERS = ("glm47", "glm45", "hermes")
 REASONING_PARSERS = ("glm45", "none")
 REHEARSAL_IMAGE = "glm5-compose/vllm-cpu:rehearsal"
 REHEARSAL_MODEL = "glm5-compose/tiny-glm5"
@@ -48,7 +51,7 @@ class Profile(BaseModel):
     bind: str
     hf_cache: str = Field(min_length=1)
     image: str
-    tool_call_parser: Literal["glm47", "glm45"] = "glm47"
+    tool_call_parser: Literal["glm47", "glm45", "hermes"] = "glm47"
     reasoning_parser: Literal["glm45", "none"] = "glm45"
     offline: bool = False
     start_period: int = Field(default=60, ge=1, le=240)  # minutes
