@@ -108,6 +108,36 @@ _NCCL = Fatal(
     "supports the image's CUDA; add NCCL_DEBUG=INFO to the engine's environment for details",
 )
 
+# huggingface_hub's snapshot_download, which both engines call before loading: the weights are
+# not in the mounted cache and HF_HUB_OFFLINE=1 forbids fetching them (_snapshot_download.py:
+# "Cannot find an appropriate cached snapshot folder for the specified revision on the local
+# disk and outgoing traffic has been disabled. ..."; errors.py: "Cannot find the requested files
+# in the disk cache and outgoing traffic has been disabled.").
+_WEIGHTS_NOT_CACHED = Fatal(
+    "weights-not-cached",
+    _re(r"Cannot find an appropriate cached snapshot folder|"
+        r"Cannot find the requested files in the disk cache and outgoing traffic has been disabled"),
+    "HF_HUB_OFFLINE=1 is set but the model is not in the mounted HF cache: download it there "
+    "first (`hf download MODEL`; GLM-5-FP8 is ~800 GB) or unset HF_HUB_OFFLINE for the first start",
+)
+
+# huggingface_hub/utils/_http.py: "Repository Not Found for url: ..." / "Cannot access gated repo
+# for url ..."; _snapshot_download.py: "An error happened while trying to locate the files on
+# the Hub, and we cannot find the appropriate snapshot folder ... Please check your internet
+# connection and try again."
+_HF_REPO_NOT_FOUND = Fatal(
+    "hf-repo-not-found",
+    _re(r"Repository Not Found for url|Cannot access gated repo for url"),
+    "check the model id, and that HF_TOKEN is exported in the shell that runs compose and has "
+    "access to the repository",
+)
+_HF_HUB_UNREACHABLE = Fatal(
+    "hf-hub-unreachable",
+    _re(r"An error happened while trying to locate the files on the Hub"),
+    "the container cannot reach huggingface.co: check the host's network or proxy (HF_ENDPOINT), "
+    "or download the model into the mounted HF cache and set HF_HUB_OFFLINE=1",
+)
+
 # --- vLLM ------------------------------------------------------------------------------------
 
 VLLM = EngineRules(
@@ -208,6 +238,9 @@ VLLM = EngineRules(
             "memory (`nvidia-smi`)",
         ),
         _TRANSFORMERS_TOO_OLD,
+        _WEIGHTS_NOT_CACHED,
+        _HF_REPO_NOT_FOUND,
+        _HF_HUB_UNREACHABLE,
         # vllm/utils/deep_gemm.py `_missing`: "DeepGEMM backend is unavailable in the current vLLM
         # environment, ..." (older "DeepGEMM backend is not available or outdated. Please install
         # or update the `deep_gemm` ...", vllm-project/recipes#183); sparse_attn_indexer.py:
@@ -358,6 +391,9 @@ SGLANG = EngineRules(
             "lower --mem-fraction-static (e.g. 0.80) or --cuda-graph-max-bs (e.g. 16)",
         ),
         _TRANSFORMERS_TOO_OLD,
+        _WEIGHTS_NOT_CACHED,
+        _HF_REPO_NOT_FOUND,
+        _HF_HUB_UNREACHABLE,
         # sglang/srt/layers/quantization/fp8_utils.py: "DeepGEMM backend requested via
         # --fp8-gemm-backend=deep_gemm, but DeepGEMM is not available. This usually means the
         # deep_gemm package is not installed ..."; "... DeepGEMM is not available (package missing

@@ -39,6 +39,9 @@ EXPECTED = {
     "vllm-nccl.log": ("nccl", "weights"),
     "vllm-engine-ready-timeout.log": ("engine-ready-timeout", "loading"),
     "vllm-engine-died.log": ("engine-died", "compiling"),
+    "vllm-weights-not-cached.log": ("weights-not-cached", "starting"),
+    "vllm-hf-repo-not-found.log": ("hf-repo-not-found", "starting"),
+    "vllm-hf-hub-unreachable.log": ("hf-hub-unreachable", "weights"),
     "sglang-ok-glm5-warm.log": (None, "ready"),
     "sglang-kv-cache-no-memory.log": ("kv-cache-no-memory", "loading"),
     "sglang-cuda-oom.log": ("cuda-oom", "capturing"),
@@ -52,6 +55,9 @@ EXPECTED = {
     "sglang-nccl.log": ("nccl", "starting"),
     "sglang-watchdog-timeout.log": ("watchdog-timeout", "kv-cache"),
     "sglang-engine-died.log": ("engine-died", "loading"),
+    "sglang-weights-not-cached.log": ("weights-not-cached", "weights"),
+    "sglang-hf-repo-not-found.log": ("hf-repo-not-found", "starting"),
+    "sglang-hf-hub-unreachable.log": ("hf-hub-unreachable", "weights"),
 }
 OK_LOGS = [name for name, (fatal, _) in EXPECTED.items() if fatal is None]
 # The phases a successful load walks through; the CPU engine compiles nothing, captures nothing.
