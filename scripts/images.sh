@@ -133,7 +133,7 @@ build_engine() {
     dir=$(wheelhouse engine -r rehearsal/requirements.txt)
     start_wheel_server "$dir"
     log "building $ENGINE_IMAGE (wheels from $WHEEL_URL)"
-    timed "engine build" docker build -q --network host \
+    timed "engine build" docker build -q --force-rm --network host \
         --build-arg BASE="$BASE_IMAGE" --build-arg WHEELS="$WHEEL_URL" \
         --label "$LABEL=$h" -t "$ENGINE_IMAGE" -f "$ROOT/rehearsal/engine.Dockerfile" \
         "$ROOT/rehearsal" >/dev/null
@@ -165,7 +165,7 @@ build_sidecar() {
     # The context is exactly the hashed inputs (a tar on stdin): never .cache or .venv.
     # shellcheck disable=SC2046
     (cd "$ROOT" && sidecar_inputs | tar -c --no-recursion -T -) \
-        | timed "sidecar build" docker build -q --network host --build-arg BASE="$BASE_IMAGE" \
+        | timed "sidecar build" docker build -q --force-rm --network host --build-arg BASE="$BASE_IMAGE" \
             --build-arg WHEELS="$WHEEL_URL" --label "$LABEL=$h" -t "$SIDECAR_IMAGE" - >/dev/null
     stop_wheel_server
     docker image prune -f >/dev/null
