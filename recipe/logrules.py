@@ -450,3 +450,52 @@ SGLANG = EngineRules(
 )
 
 RULES = {rules.engine: rules for rules in (VLLM, SGLANG)}
+
+# --- `docker compose up` itself --------------------------------------------------------------
+# What the daemon or Compose says when the engine's container cannot even start.
+
+COMPOSE_UP = (
+    # research/ci-environment.md: a GPU reservation on a host without the NVIDIA runtime.
+    Fatal(
+        "no-gpu-runtime",
+        _re(r'could not select device driver "nvidia"'),
+        "Docker has no NVIDIA runtime here: install nvidia-container-toolkit and restart dockerd "
+        "(or rehearse without GPUs: python generator.py --rehearsal)",
+    ),
+    # runc, seen on this project's CI daemon for `ulimits: memlock: -1`: "error setting rlimits
+    # for ready process: error setting rlimit type 8: operation not permitted".
+    Fatal(
+        "ulimit-denied",
+        _re(r"error setting rlimit type \d+: operation not permitted"),
+        "the daemon may not raise the engine's ulimits (memlock -1, stack 64 MiB): run dockerd "
+        "with the privilege to (not in a restricted container), or drop `ulimits` for a rehearsal",
+    ),
+    # Compose on a Docker Engine older than 25, seen on Debian 12's docker.io 20.10: "can't set
+    # healthcheck.start_interval as feature require Docker Engine v25 or later".
+    Fatal(
+        "docker-too-old",
+        _re(r"feature require Docker Engine v\d+ or later"),
+        "this Docker Engine is too old for a healthcheck option in the file: upgrade Docker "
+        "(25 or later) or drop healthcheck.start_interval",
+    ),
+    # The daemon's messages for a missing image or registry: "pull access denied for X,
+    # repository does not exist or may require 'docker login'", "manifest unknown", and a
+    # registry it cannot reach ("dial tcp: lookup registry-1.docker.io ...: no such host").
+    Fatal(
+        "image-not-found",
+        _re(r"pull access denied|manifest unknown|not found: manifest"),
+        "the image name or tag does not exist, or the registry needs `docker login`",
+    ),
+    Fatal(
+        "registry-unreachable",
+        _re(r"dial tcp.*(?:no such host|i/o timeout|connection refused)|TLS handshake timeout"),
+        "the daemon cannot reach the registry: check the network or proxy, or `docker load` the "
+        "image from a file",
+    ),
+    # The daemon: "Bind for 127.0.0.1:8000 failed: port is already allocated".
+    Fatal(
+        "port-in-use",
+        _re(r"port is already allocated|address already in use"),
+        "another container or process holds the port: stop it, or render with another --port",
+    ),
+)

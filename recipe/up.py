@@ -23,8 +23,9 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -34,7 +35,7 @@ import docker.errors
 import requests
 
 from recipe.follow import Follower, LineSplitter, Outcome, State, elapsed, engine_of, status, watch
-from recipe.logrules import RULES
+from recipe.logrules import COMPOSE_UP, RULES
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -64,6 +65,41 @@ def compose(file: str, *args: str, timeout: float, capture: bool = True) -> subp
         raise DockerFailure("the docker CLI is not on PATH") from None
     except subprocess.TimeoutExpired:
         raise DockerFailure(f"`{' '.join(command)}` took more than {timeout:.0f} s") from None
+
+
+def start_stack(file: str, service: str, timeout: float) -> None:
+    """`docker compose up -d SERVICE`, its progress shown as it comes (pulls take minutes).
+
+    On failure, names the cause when the daemon's message is a known one.
+    """
+    command = ["docker", "compose", "-f", file, "up", "-d", service]
+    last: deque[str] = deque(maxlen=50)
+    try:
+        proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, errors="replace")
+    except FileNotFoundError:
+        raise DockerFailure("the docker CLI is not on PATH") from None
+
+    def relay() -> None:  # Compose reports progress on stderr
+        for line in proc.stderr:
+            sys.stderr.write(line)
+            last.append(line.rstrip())
+
+    reader = threading.Thread(target=relay, daemon=True)
+    reader.start()
+    try:
+        code = proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise DockerFailure(f"`{' '.join(command)}` took more than {timeout:.0f} s") from None
+    reader.join(timeout=5)
+    if code == 0:
+        return
+    message = f"`{' '.join(command)}` exited with {code}"
+    for rule in COMPOSE_UP:
+        if any(rule.pattern.search(line) for line in last):
+            message += f"\n  cause: {rule.name}\n  hint: {rule.hint}"
+            break
+    raise DockerFailure(message)
 
 
 def _ns(stamp: str) -> int:
@@ -276,9 +312,7 @@ def run(file: str, service: str, sidecar: str | None, engine: str | None, timeou
             say("image", f"{image}: not here yet, compose pulls or builds it (GLM images are ~20 GB)")
 
     say("compose", f"docker compose -f {file} up -d {service}")
-    done = compose(file, "up", "-d", service, timeout=up_timeout, capture=False)
-    if done.returncode != 0:
-        raise DockerFailure(f"`docker compose -f {file} up -d {service}` exited with {done.returncode}")
+    start_stack(file, service, up_timeout)
     ids = compose(file, "ps", "-a", "-q", service, timeout=COMPOSE_TIMEOUT).stdout.split()
     if not ids:
         raise DockerFailure(f"compose started no container for service {service!r}")

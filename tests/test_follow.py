@@ -509,3 +509,24 @@ def test_hf_cache_of_the_rendered_engine_and_its_growth(tmp_path):
     assert growth("weights") == f"downloading: 0.0 GB in {hub} (+0 MB/s)"
     (blobs / "c").write_bytes(b"x")
     assert growth("loading") is None  # only while fetching weights
+
+
+# --- `docker compose up` failures ------------------------------------------------------------
+
+# What the daemon said, as seen on this project's machines (and research/ci-environment.md).
+UP_FAILURES = {
+    "no-gpu-runtime": 'Error response from daemon: could not select device driver "nvidia" with capabilities: [[gpu]]',
+    "ulimit-denied": "Error response from daemon: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: error during container init: error setting rlimits for ready process: error setting rlimit type 8: operation not permitted: unknown",
+    "docker-too-old": " Container glm5-up-test-748a74ae-engine-1  can't set healthcheck.start_interval as feature require Docker Engine v25 or later",
+    "image-not-found": "Error response from daemon: pull access denied for vllm/vllm-openai, repository does not exist or may require 'docker login': denied: requested access to the resource is denied",
+    "registry-unreachable": 'Error response from daemon: Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io on 10.255.255.53:53: no such host',
+    "port-in-use": "Error response from daemon: driver failed programming external connectivity on endpoint glm5-vllm-engine-1: Bind for 127.0.0.1:8000 failed: port is already allocated",
+}
+
+
+def test_each_compose_up_failure_is_named_by_its_own_rule_only():
+    from recipe.logrules import COMPOSE_UP
+
+    assert sorted(rule.name for rule in COMPOSE_UP) == sorted(UP_FAILURES)
+    for name, line in UP_FAILURES.items():
+        assert [rule.name for rule in COMPOSE_UP if rule.pattern.search(line)] == [name]

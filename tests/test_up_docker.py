@@ -158,3 +158,19 @@ def test_a_missing_sidecar_service_is_a_usage_error(stack):
     path = stack(ready_script())
     done, _ = run_up(path, timeout=60)
     assert done.returncode == 2 and "--no-smoke" in done.stderr
+
+
+def test_a_gpu_reservation_without_the_nvidia_runtime_names_the_cause(stack):
+    runtimes = subprocess.run(["docker", "info", "--format", "{{json .Runtimes}}"],
+                              capture_output=True, text=True, timeout=30).stdout
+    if "nvidia" in runtimes:
+        pytest.skip("this daemon has the NVIDIA runtime")
+    path = stack(engine_script(START, READY))
+    spec = json.loads(path.read_text())
+    spec["services"]["engine"]["deploy"] = {"resources": {"reservations": {"devices": [
+        {"driver": "nvidia", "count": 1, "capabilities": ["gpu"]}]}}}
+    path.write_text(json.dumps(spec))
+    done, seconds = run_up(path, "--no-smoke", timeout=120)
+    assert done.returncode == up.EXIT_DOCKER, done.stdout + done.stderr
+    assert "cause: no-gpu-runtime" in done.stderr and "nvidia-container-toolkit" in done.stderr
+    assert seconds < 30
