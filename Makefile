@@ -10,6 +10,7 @@ PY := $(VENV)/bin/python
 CACHE ?= $(CURDIR)/.cache
 ENGINE ?= vllm
 ARGS ?=
+UP_ARGS ?=
 # The file the last `generate` wrote (generator.py records it); the vLLM default otherwise.
 COMPOSE_FILE ?= $(shell cat .last-render 2>/dev/null || echo compose/vllm.yaml)
 COMPOSE ?= docker compose -f $(COMPOSE_FILE)
@@ -31,10 +32,9 @@ venv: $(VENV)/.stamp ## create .venv with the pinned requirements
 generate: $(VENV)/.stamp ## render the deployment: ENGINE=vllm|sglang, ARGS="more generator options"
 	$(PY) generator.py --engine $(ENGINE) $(ARGS)
 
-up: ## start what the last generate wrote and follow the load
-	$(COMPOSE) up -d
-	@echo "Following the engine's load (Ctrl-C stops following, not the stack):"
-	$(COMPOSE) logs -f engine
+up: $(VENV)/.stamp ## start what the last generate wrote, follow the load phase by phase, then run the sidecar
+	@mkdir -p reports
+	SMOKE_USER=$$(stat -c %u:%g reports) $(PY) -m recipe.up --compose-file $(COMPOSE_FILE) $(UP_ARGS)
 
 down: ## stop the stack (the HF cache and the JIT-cache volume stay)
 	$(COMPOSE) down
@@ -44,10 +44,10 @@ logs: ## follow the engine's logs
 
 smoke: ## re-run the health-check sidecar against the running stack; exits with its verdict
 	@mkdir -p reports
-	SMOKE_USER=$$(stat -c %u:%g reports) $(COMPOSE) run --rm --no-deps smoke
+	SMOKE_USER=$$(stat -c %u:%g reports) $(COMPOSE) --profile smoke run --rm --no-deps smoke
 
 test: $(VENV)/.stamp ## the fast test suite: generator, Compose loader, sidecar
-	$(PY) -m pytest -q tests --ignore=tests/e2e --ignore=tests/conformance --ignore=tests/rehearsal
+	$(PY) -m pytest -q tests --ignore=tests/e2e --ignore=tests/conformance -m "not docker"
 
 golden: $(VENV)/.stamp ## rewrite tests/golden/ and compose/{vllm,sglang}.yaml from the code
 	$(PY) -m recipe.matrix

