@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from datetime import datetime, timezone
+from urllib.parse import urlsplit, urlunsplit
 
 from .client import Client
 from .report import print_table, to_json, write_json
@@ -88,6 +89,14 @@ def parse_args(argv, environ) -> argparse.Namespace:
     return args
 
 
+def shown_url(url: str) -> str:
+    """The URL as printed and reported: credentials in it are secrets like --api-key."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
+
+
 def main(argv=None, environ=None, out=None) -> int:
     environ = os.environ if environ is None else environ
     out = sys.stdout if out is None else out
@@ -96,13 +105,13 @@ def main(argv=None, environ=None, out=None) -> int:
     except SystemExit as e:  # argparse already printed the message
         return EXIT_USAGE if e.code else 0
     started = datetime.now(timezone.utc)
-    print(f"[smoke] {args.base_url} model {args.model!r}: waiting for readiness (deadline {args.deadline:g} s)", file=out, flush=True)
+    print(f"[smoke] {shown_url(args.base_url)} model {args.model!r}: waiting for readiness (deadline {args.deadline:g} s)", file=out, flush=True)
     client = Client(args.base_url, args.api_key, args.timeout)
     result = run(client, args.model, deadline_s=args.deadline, poll_s=args.poll_interval, out=out, temperature=args.temperature)
     print_table(result, out)
     if args.report:
         try:
-            write_json(to_json(result, base_url=args.base_url, model=args.model, started_at=started), args.report)
+            write_json(to_json(result, base_url=shown_url(args.base_url), model=args.model, started_at=started), args.report)
             print(f"[smoke] report: {args.report}", file=out, flush=True)
         except OSError as e:
             print(f"[smoke] could not write the report {args.report}: {e}", file=sys.stderr, flush=True)

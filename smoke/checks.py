@@ -181,7 +181,11 @@ def _valid_call(call: ToolCall) -> dict:
 
 def _tool_call_ok(a: Answer) -> list[dict]:
     """All the tool-call rules; returns the parsed arguments of each call."""
-    _no_tool_text(a)
+    # Thinking is on for tool requests: no reasoning (or </think> in content) means the
+    # reasoning parser is missing, which also stops vLLM from extracting the call.
+    unsplit = not a.reasoning.strip() or any(m in a.content for m in THINK_MARKERS)
+    parser_hint = hints.TOOLS_NEED_REASONING if unsplit and not a.tool_calls else hints.TOOL_PARSER
+    _no_tool_text(a, parser_hint)
     if any(m in a.reasoning for m in TOOL_MARKERS):
         raise _Fail(
             f"no tool call outside the reasoning; {a.reasoning_field} holds "
@@ -191,7 +195,7 @@ def _tool_call_ok(a: Answer) -> list[dict]:
     if not a.tool_calls:
         raise _Fail(
             f"no tool_calls (finish_reason={a.finish_reason}); content: {excerpt(a.content, 80)!r}",
-            hints.TOOL_PARSER,
+            parser_hint,
         )
     if a.finish_reason != "tool_calls":
         raise _Fail(f'finish_reason is {a.finish_reason!r}, not "tool_calls"', hints.FINISH_REASON)
@@ -363,7 +367,6 @@ def check_tool_call_stream(ex) -> CheckResult:
             twin = None
         twin_right = twin is not None and _holds(_tool_call_ok, twin)
         try:
-            _no_tool_text(a)
             _stream_fragments_ok(a)
             args = _tool_call_ok(a)
         except _Fail as f:

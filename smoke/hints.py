@@ -13,6 +13,11 @@ TOOL_PARSER = (
     "<tool_call>NAME<arg_key>..</arg_key><arg_value>..</arg_value></tool_call> with no newline "
     "after the name, which glm45 does not parse; on vLLM also --enable-auto-tool-choice"
 )
+TOOLS_NEED_REASONING = (
+    "no reasoning came back either, so the thinking text and the call were not split: start "
+    "the engine with --reasoning-parser glm45 first (vLLM without it returns no tool_calls for a "
+    "thinking answer), then check --tool-call-parser glm47 (and --enable-auto-tool-choice)"
+)
 AUTO_TOOL_CHOICE = (
     'vLLM refuses tool_choice "auto" without --enable-auto-tool-choice: start it with '
     "--enable-auto-tool-choice --tool-call-parser glm47"

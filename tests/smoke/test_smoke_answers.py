@@ -32,6 +32,15 @@ CASES = {
         both("c", replace(C, content=TOOL_XML, calls=())),
         {"tool-call": GLM47, "tool-call-stream": GLM47},
     ),
+    # No --reasoning-parser, as vLLM 0.32 answered a tool request on the CPU test server.
+    "no reasoning parser: the call is lost": (
+        both("c", Reply(content="The user asks for the weather in Tokyo; call get_weather.")),
+        {"tool-call": GLM45, "tool-call-stream": GLM45},
+    ),
+    "no reasoning parser: </think> and the call XML in content": (
+        both("c", Reply(content=RAW["c"])),
+        {"tool-call": GLM45, "tool-call-stream": GLM45},
+    ),
     # No --reasoning-parser: vLLM returns the raw `reasoning</think>answer` as content.
     "</think> in content": (
         both("a", Reply(content=RAW["a"])),

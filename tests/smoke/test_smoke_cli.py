@@ -43,6 +43,13 @@ def test_the_api_key_is_never_printed_nor_reported(engine, run_smoke):
     assert "sk-secret-123" not in json.dumps(run.report)
 
 
+def test_credentials_in_the_url_are_not_shown(engine, run_smoke):
+    run = run_smoke(engine.url.replace("http://", "http://user:pw-secret@"))
+    assert run.code == 0, run.out
+    assert "pw-secret" not in run.out + json.dumps(run.report)
+    assert run.report["base_url"].startswith("http://***@")
+
+
 @pytest.mark.parametrize(
     "argv, env, message",
     [

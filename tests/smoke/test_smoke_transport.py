@@ -40,10 +40,13 @@ def hang(engine, first=()):
 
 
 def drip(engine):
-    """An event every 0.2 s, forever: each read is quick, the whole answer never ends."""
+    """An event every 0.2 s for far longer than the timeout: each read is quick, the whole
+    answer is late. (It ends at last, so a sidecar without a total deadline fails, not hangs.)"""
 
     def body():
-        while not engine.release.wait(0.2):
+        for _ in range(25):
+            if engine.release.wait(0.2):
+                return
             yield some_events(1)[0]
 
     return lambda request: Response(body(), content_type="text/event-stream")
