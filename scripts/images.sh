@@ -111,8 +111,15 @@ stop_wheel_server() {
     fi
 }
 start_wheel_server() {  # start_wheel_server DIR: sets WHEEL_URL (not in a subshell: owns the PID)
+    # A fixed port when free: the URL is a build arg, and a changed one voids the build cache.
     local port
-    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    port=$(python3 -c 'import socket, sys
+s = socket.socket()
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])' "${WHEEL_PORT:-38765}")
     python3 -m http.server --bind 127.0.0.1 --directory "$1" "$port" >/dev/null 2>&1 &
     WHEEL_SERVER_PID=$!
     trap stop_wheel_server EXIT
