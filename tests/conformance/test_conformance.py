@@ -77,13 +77,22 @@ NEGATIVES = {
     "sglang-wrong-entrypoint": ("sglang", _set("entrypoint", ["vllm", "serve"]), "entrypoint"),
 }
 
+# Accepted by the engine, but not what the default profile says: the value comparison must catch
+# them. name -> (engine, edit of the default render, the parsed value that differs)
+WRONG_VALUES = {
+    "vllm-tp4": ("vllm", _flag_value("--tensor-parallel-size", "4"), "tensor_parallel_size"),
+    "vllm-mtp2": ("vllm", _flag_value("--speculative-config.num_speculative_tokens", "2"), "speculative_config"),
+    "sglang-steps2": ("sglang", _flag_value("--speculative-num-steps", "2"), "speculative_num_steps"),
+    "sglang-host-local": ("sglang", _flag_value("--host", "127.0.0.1"), "host"),
+}
+
 
 @pytest.fixture(scope="session")
 def negative_files(tmp_path_factory) -> dict[str, Path]:
     """Mutated copies of each engine's default render, one per negative case."""
     out = tmp_path_factory.mktemp("negative")
     return {name: mutate(ROOT / GOLDEN_DIR / f"{engine}-default.yaml", out / f"{name}.yaml", edit)
-            for name, (engine, edit, _) in NEGATIVES.items()}
+            for name, (engine, edit, _) in {**NEGATIVES, **WRONG_VALUES}.items()}
 
 
 @pytest.fixture(scope="session")
@@ -93,7 +102,7 @@ def checkers(negative_files) -> dict[str, Checker]:
     for path, p in CASES.values():
         files[p.engine].append(path)
     for name, path in negative_files.items():
-        files[NEGATIVES[name][0]].append(path)
+        files[{**NEGATIVES, **WRONG_VALUES}[name][0]].append(path)
     running = {engine: Checker(engine, fs).start() for engine, fs in files.items()}
     yield running
     for checker in running.values():
@@ -206,6 +215,15 @@ def test_negative_case_is_rejected(checkers, negative_files, name):
     v = checkers[engine].verdict(negative_files[name])
     assert not v["ok"], f"{name} was accepted: {v['values']}"
     assert needle in v["error"], f"{name} rejected for another reason: {v['error']}"
+
+
+@pytest.mark.parametrize("name", sorted(WRONG_VALUES))
+def test_a_wrong_value_the_engine_accepts_is_caught(checkers, negative_files, name):
+    engine, _, key = WRONG_VALUES[name]
+    v = checkers[engine].verdict(negative_files[name])
+    assert v["ok"], f"{name}: expected the engine to accept it: {v['error']}"
+    want = EXPECTED[engine](MATRIX[f"{engine}-default"])
+    assert v["values"][key] != want[key]
 
 
 @pytest.mark.parametrize("engine", sorted(ENGINES))
