@@ -16,7 +16,7 @@ COMPOSE_FILE ?= $(shell cat .last-render 2>/dev/null || echo compose/vllm.yaml)
 COMPOSE ?= docker compose -f $(COMPOSE_FILE)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv generate up down logs smoke test golden bench-cli
+.PHONY: help venv generate up down logs smoke test e2e golden bench-cli
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/^[^:]*:\([a-z-]*\):.*## /  \1\t/' | sort | expand -t 22
@@ -48,6 +48,9 @@ smoke: ## re-run the health-check sidecar against the running stack; exits with 
 
 test: $(VENV)/.stamp ## the fast test suite: generator, Compose loader, sidecar
 	$(PY) -m pytest -q tests --ignore=tests/e2e --ignore=tests/conformance -m "not docker"
+
+e2e: $(VENV)/.stamp tiny-model ## the sidecar against a real vLLM CPU server started with the rendered flags
+	CACHE=$(CACHE) $(PY) -m pytest -q -s tests/e2e
 
 golden: $(VENV)/.stamp ## rewrite tests/golden/ and compose/{vllm,sglang}.yaml from the code
 	$(PY) -m recipe.matrix
