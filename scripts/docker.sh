@@ -41,15 +41,31 @@ answers() {  # does the daemon at $1 (a DOCKER_HOST value, or "" for the default
     DOCKER_HOST=$1 timeout 10 docker info >/dev/null 2>&1
 }
 
-# The DOCKER_HOST value to use: ours if running, else the one that answers already.
+# Sockets of running dockerd processes (e.g. one started by this script with another CACHE).
+# A second daemon beside them would fight over docker0, iptables and subnets: reuse one.
+running_sockets() {
+    local f
+    for f in /proc/[0-9]*/cmdline; do
+        tr '\0' '\n' <"$f" 2>/dev/null | awk 'NR == 1 && $0 !~ /(^|\/)dockerd$/ { exit }
+            prev == "-H" || prev == "--host" { print } { prev = $0 }
+            /^(-H|--host)=/ { sub(/^[^=]*=/, ""); print }'
+    done | grep '^unix://' || true
+}
+
+# The DOCKER_HOST value to use: ours if running, else one that answers already.
 daemon_host() {
+    local h
     if our_pid >/dev/null && answers "unix://$SOCK"; then
         echo "unix://$SOCK"
+        return 0
     elif answers "${DOCKER_HOST:-}"; then
         echo "${DOCKER_HOST:-}"
-    else
-        return 1
+        return 0
     fi
+    for h in $(running_sockets); do
+        if answers "$h"; then echo "$h"; return 0; fi
+    done
+    return 1
 }
 
 compose_plugin() {
@@ -134,6 +150,7 @@ cmd_down() {
 
 cmd_env() {
     local host
+    [ -x "$CONFIG/cli-plugins/docker-compose" ] || compose_plugin
     host=$(daemon_host) || die "no Docker daemon answers: run scripts/docker.sh up"
     [ -n "$host" ] && echo "export DOCKER_HOST=$host"
     echo "export DOCKER_CONFIG=$CONFIG"
