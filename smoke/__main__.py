@@ -47,7 +47,7 @@ OPTIONS = [
     ("--model", "SMOKE_MODEL", str, None, "the engine's --served-model-name, e.g. glm-5-fp8"),
     ("--api-key", "SMOKE_API_KEY", str, None, "bearer token, if the engine has --api-key (never printed)"),
     ("--report", "SMOKE_REPORT", str, None, "write the JSON report here (its folder must exist)"),
-    ("--deadline", "SMOKE_DEADLINE", _positive, 3600.0, "seconds to wait for readiness (a cold GLM-5 load takes 10-40 min)"),
+    ("--deadline", "SMOKE_DEADLINE", _positive, 3600.0, "seconds to wait for readiness (a GLM-5 load: 10-40 min)"),
     ("--timeout", "SMOKE_TIMEOUT", _positive, 300.0, "seconds allowed for each check request"),
     ("--poll-interval", "SMOKE_POLL_INTERVAL", _positive, 5.0, "seconds between readiness polls"),
     ("--temperature", "SMOKE_TEMPERATURE", _temperature, None, "sampling temperature (default: the model's own)"),
@@ -105,13 +105,17 @@ def main(argv=None, environ=None, out=None) -> int:
     except SystemExit as e:  # argparse already printed the message
         return EXIT_USAGE if e.code else 0
     started = datetime.now(timezone.utc)
-    print(f"[smoke] {shown_url(args.base_url)} model {args.model!r}: waiting for readiness (deadline {args.deadline:g} s)", file=out, flush=True)
+    url = shown_url(args.base_url)
+    intro = f"[smoke] {url} model {args.model!r}: waiting for readiness (deadline {args.deadline:g} s)"
+    print(intro, file=out, flush=True)
     client = Client(args.base_url, args.api_key, args.timeout)
-    result = run(client, args.model, deadline_s=args.deadline, poll_s=args.poll_interval, out=out, temperature=args.temperature)
+    result = run(
+        client, args.model, deadline_s=args.deadline, poll_s=args.poll_interval, out=out, temperature=args.temperature
+    )
     print_table(result, out)
     if args.report:
         try:
-            write_json(to_json(result, base_url=shown_url(args.base_url), model=args.model, started_at=started), args.report)
+            write_json(to_json(result, base_url=url, model=args.model, started_at=started), args.report)
             print(f"[smoke] report: {args.report}", file=out, flush=True)
         except OSError as e:
             print(f"[smoke] could not write the report {args.report}: {e}", file=sys.stderr, flush=True)

@@ -186,10 +186,10 @@ def _tool_call_ok(a: Answer) -> list[dict]:
     unsplit = not a.reasoning.strip() or any(m in a.content for m in THINK_MARKERS)
     parser_hint = hints.TOOLS_NEED_REASONING if unsplit and not a.tool_calls else hints.TOOL_PARSER
     _no_tool_text(a, parser_hint)
-    if any(m in a.reasoning for m in TOOL_MARKERS):
+    at = min((a.reasoning.find(m) for m in TOOL_MARKERS if m in a.reasoning), default=-1)
+    if at >= 0:
         raise _Fail(
-            f"no tool call outside the reasoning; {a.reasoning_field} holds "
-            f"{excerpt(a.reasoning[a.reasoning.find('<tool_call>'):], 80)!r}",
+            f"no tool call outside the reasoning; {a.reasoning_field} holds {excerpt(a.reasoning[at:], 80)!r}",
             hints.TOOL_CALL_IN_REASONING,
         )
     if not a.tool_calls:
@@ -271,21 +271,22 @@ def check_reasoning_on(ex) -> CheckResult:
     return _judge("reasoning-on", body)
 
 
-def check_reasoning_off(ex) -> CheckResult:
-    def body():
-        a = read_answer(ex["no-thinking"])
-        _no_think_tags(a)
-        if a.reasoning.strip():
-            hint = hints.WHOLE_ANSWER_IN_REASONING if not a.content.strip() else hints.THINKING_NOT_OFF
-            raise _Fail(
-                f"enable_thinking=false, yet {len(a.reasoning)} chars in {a.reasoning_field}"
-                + ("" if a.content.strip() else " and content is empty"),
-                hint,
-            )
-        _content_present(a)
-        return f"no reasoning, content {excerpt(a.content, 60)!r}"
+def _reasoning_absent(a: Answer) -> str:
+    _no_think_tags(a)
+    if a.reasoning.strip():
+        where = ("delta." if a.streamed else "") + str(a.reasoning_field)
+        if a.content.strip():
+            raise _Fail(f"enable_thinking=false, yet {len(a.reasoning)} chars in {where}", hints.THINKING_NOT_OFF)
+        raise _Fail(
+            f"enable_thinking=false, yet {len(a.reasoning)} chars in {where} and content is empty",
+            hints.WHOLE_ANSWER_IN_REASONING,
+        )
+    _content_present(a)
+    return f"no reasoning, content {excerpt(a.content, 60)!r}"
 
-    return _judge("reasoning-off", body)
+
+def check_reasoning_off(ex) -> CheckResult:
+    return _judge("reasoning-off", lambda: _reasoning_absent(read_answer(ex["no-thinking"])))
 
 
 def check_tool_call(ex) -> CheckResult:
@@ -326,21 +327,18 @@ def check_reasoning_on_stream(ex) -> CheckResult:
         _reasoning_present(a)
         return f"{len(a.reasoning)} chars in delta.{a.reasoning_field}, content {excerpt(a.content, 40)!r}"
 
-    return _judge("reasoning-on-stream", lambda: _twin_note(ok, read_answer(ex["thinking-stream"]), ex["thinking"], _agree_reasoning))
+    return _judge(
+        "reasoning-on-stream",
+        lambda: _twin_note(ok, read_answer(ex["thinking-stream"]), ex["thinking"], _agree_reasoning),
+    )
 
 
 def check_reasoning_off_stream(ex) -> CheckResult:
-    def ok(a: Answer) -> str:
-        _no_think_tags(a)
-        if a.reasoning.strip():
-            hint = hints.WHOLE_ANSWER_IN_REASONING if not a.content.strip() else hints.THINKING_NOT_OFF
-            raise _Fail(f"enable_thinking=false, yet {len(a.reasoning)} chars in delta.{a.reasoning_field}", hint)
-        _content_present(a)
-        return f"no reasoning, content {excerpt(a.content, 60)!r}"
-
     return _judge(
         "reasoning-off-stream",
-        lambda: _twin_note(ok, read_answer(ex["no-thinking-stream"]), ex["no-thinking"], _agree_reasoning),
+        lambda: _twin_note(
+            _reasoning_absent, read_answer(ex["no-thinking-stream"]), ex["no-thinking"], _agree_reasoning
+        ),
     )
 
 
@@ -393,7 +391,8 @@ def _stream_blame(f: _Fail, twin: Answer | None, twin_right: bool) -> _Fail:
     """Point the hint at the right culprit: a flag when both paths are wrong, a streaming bug
     when only the streamed path is."""
     if twin_right and f.hint in (hints.TOOL_PARSER, hints.FINISH_REASON):
-        hint = {"name": hints.STREAM_WRONG_NAME, "args": hints.STREAM_ARGS_MALFORMED}.get(f.about, hints.STREAM_DISAGREES)
+        by_what = {"name": hints.STREAM_WRONG_NAME, "args": hints.STREAM_ARGS_MALFORMED}
+        hint = by_what.get(f.about, hints.STREAM_DISAGREES)
         return _Fail(f.detail + " (the non-streamed answer is right)", hint, f.about)
     if twin is not None and not twin_right and f.hint in (hints.STREAM_ARGS_MALFORMED, hints.STREAM_WRONG_NAME):
         return _Fail(f.detail + " (the non-streamed answer is wrong too)", hints.TOOL_PARSER, f.about)

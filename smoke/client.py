@@ -115,7 +115,8 @@ class Client:
                 ctype = resp.headers.get("Content-Type", "")
                 if stream and resp.status_code == 200 and "event-stream" not in ctype:
                     _read_json(resp, ex, deadline)
-                    ex.body, ex.error = None, f"answer is not an event stream (Content-Type {ctype or '?'}): {ex.text[:120]!r}"
+                    ex.body = None
+                    ex.error = f"answer is not an event stream (Content-Type {ctype or '?'}): {ex.text[:120]!r}"
                 elif stream and resp.status_code == 200:
                     _read_sse(resp, ex, start, deadline)
                 else:

@@ -84,7 +84,8 @@ def wait_ready(
                     max_model_len=_max_model_len(ex, model),
                 )
             if ex.status in (401, 403):
-                return Readiness(False, waited, f"/v1/models answered HTTP {ex.status}: {excerpt(ex.text, 80)}", hints.API_KEY)
+                detail = f"/v1/models answered HTTP {ex.status}: {excerpt(ex.text, 80)}"
+                return Readiness(False, waited, detail, hints.API_KEY)
             if models is not None:
                 last = f"serves {models}, not {model!r}"
             else:

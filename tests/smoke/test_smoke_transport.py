@@ -1,7 +1,6 @@
 """Answers that are not a chat completion at all: each is a FAIL with its detail, never a traceback."""
 
 import json
-import threading
 
 import pytest
 from werkzeug import Response
