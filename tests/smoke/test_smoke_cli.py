@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import MODEL
+from fake_engine import MODEL
 from shapes import kind_of
 
 from smoke.__main__ import main

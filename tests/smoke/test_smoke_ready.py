@@ -2,7 +2,7 @@
 
 import io
 
-from conftest import MODEL
+from fake_engine import MODEL
 from smoke.client import Client
 from smoke.ready import wait_ready
 
