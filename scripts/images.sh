@@ -47,8 +47,12 @@ timed() {  # timed WHAT CMD...: run, report seconds
     log "$1 took $((SECONDS - t0)) s"
 }
 
+BASE_DONE=
 build_base() {
     local h tarball rootfs
+    # Once per run: a second import (FORCE=1) would change the base ID under the engine image.
+    [ -z "$BASE_DONE" ] || return 0
+    BASE_DONE=1
     h=$(printf '%s\n' "$SUITE" "$MIRROR" "$INCLUDE" minbase | hash_text)
     if fresh "$BASE_IMAGE" "$h"; then log "$BASE_IMAGE is up to date"; return 0; fi
     tarball=$CACHE/images/base-$SUITE-$h.tar
