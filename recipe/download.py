@@ -114,7 +114,7 @@ def offline_command(compose_file: Path, profile) -> str:
 
     from recipe.render import ROOT, cli_args
 
-    args = cli_args(profile.model_copy(update={"offline": True}))
+    args = cli_args(profile.replace(offline=True))
     if compose_file.resolve() != (ROOT / "compose" / f"{profile.engine}.yaml").resolve():
         args += ["--output", str(compose_file)]
     return shlex.join(["python", "generator.py", *args])

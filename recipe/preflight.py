@@ -539,7 +539,7 @@ def load(compose_file: Path, host=None) -> Context:
 
 def preflight(compose_file: Path, host=None) -> Report:
     ctx = load(compose_file, host)
-    return Report(str(compose_file), ctx.profile.model_dump(mode="json"), run_checks(ctx))
+    return Report(str(compose_file), ctx.profile.to_dict(), run_checks(ctx))
 
 
 def text_report(report: Report) -> str:

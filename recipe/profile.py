@@ -7,9 +7,7 @@ naming the option, the value and the fix. Nothing is rendered from an unchecked 
 import ipaddress
 import os
 import re
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from dataclasses import asdict, dataclass, fields, replace as dc_replace
 
 from .engines import ENGINES
 from .errors import RecipeError
@@ -33,42 +31,105 @@ IMAGE_RE = re.compile(
 SERVED_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$")
 
 
-class Profile(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+@dataclass(frozen=True)
+class Rule:
+    """What one field accepts: its type, a range or a set of choices, and the fix to print."""
 
-    engine: Literal["vllm", "sglang"]
+    kind: type
+    low: float | None = None
+    high: float | None = None
+    choices: tuple | None = None
+    optional: bool = False
+    fix: str = "see --help"
+
+    def problem(self, value) -> str | None:
+        if value is None:
+            return None if self.optional else "a value is required"
+        if self.kind is tuple:
+            ok = isinstance(value, tuple) and all(isinstance(i, int) and i >= 0 for i in value)
+            return None if ok else "should be a list of device numbers"
+        number = self.kind is float and isinstance(value, int) and not isinstance(value, bool)
+        if (isinstance(value, bool) and self.kind is not bool) or not (number or isinstance(value, self.kind)):
+            return f"should be {self.kind.__name__}, not {type(value).__name__}"
+        if self.choices is not None and value not in self.choices:
+            return f"should be one of {', '.join(map(str, self.choices))}"
+        if self.low is not None and value < self.low:
+            return f"input should be greater than or equal to {self.low:g}"
+        if self.high is not None and value > self.high:
+            return f"input should be less than or equal to {self.high:g}"
+        if self.kind is str and not value:
+            return "should not be empty"
+        return None
+
+
+# One rule per field: every limit in one place. Cross-field rules are in check().
+RULES = {
+    "engine": Rule(str, choices=("vllm", "sglang")),
+    "model": Rule(str, choices=tuple(MODELS)),
+    "gpu_type": Rule(str, choices=(*GPUS, "cpu")),
+    "gpus": Rule(int, 0, 8, fix="use 1 to 8 GPUs on one host"),
+    "tp": Rule(int, 1, 64, fix="use a tensor-parallel size from 1 to 64"),
+    "speculative": Rule(str, choices=("mtp", "eagle", "off")),
+    "served_model_name": Rule(str),
+    "port": Rule(int, 1, 65535, fix="use a port from 1 to 65535"),
+    "bind": Rule(str),
+    "hf_cache": Rule(str, fix="give the folder that holds (or will hold) the Hugging Face cache"),
+    "image": Rule(str),
+    "gpu_ids": Rule(tuple, optional=True, fix="give comma-separated device numbers, e.g. 0,1,2,3"),
+    "spec_tokens": Rule(int, 1, 8, optional=True, fix="use 1 to 8 (vLLM recipe: 1; SGLang recipe: 3)"),
+    "mem_fraction": Rule(float, 0.3, 0.95, optional=True,
+                         fix="use a fraction between 0.3 and 0.95 (recipe: 0.85)"),
+    "max_model_len": Rule(int, 256, optional=True,
+                          fix="use at least 256 tokens, or leave it out for the model's full context"),
+    "tool_call_parser": Rule(str, choices=TOOL_PARSERS),
+    "reasoning_parser": Rule(str, choices=REASONING_PARSERS),
+    "offline": Rule(bool),
+    "start_period": Rule(int, 1, 240, fix="use 1 to 240 minutes (a cold GLM-5 load takes 10-40)"),
+    "rehearsal": Rule(bool),
+}
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Every option of one deployment. Making one checks each field against RULES (a plain
+    dataclass, not pydantic: pydantic's import alone was half the CLI's 0.5 s budget)."""
+
+    engine: str
     model: str
-    gpu_type: Literal["h200", "h100", "cpu"]
-    gpus: int = Field(ge=0, le=8)
-    tp: int = Field(ge=1, le=64)
-    gpu_ids: tuple[int, ...] | None = None
-    speculative: Literal["mtp", "eagle", "off"]
-    spec_tokens: int | None = Field(default=None, ge=1, le=8)
-    mem_fraction: float | None = Field(default=None, ge=0.3, le=0.95)
-    max_model_len: int | None = Field(default=None, ge=256)
+    gpu_type: str
+    gpus: int
+    tp: int
+    speculative: str
     served_model_name: str
-    port: int = Field(ge=1, le=65535)
+    port: int
     bind: str
-    hf_cache: str = Field(min_length=1)
+    hf_cache: str
     image: str
-    tool_call_parser: Literal["glm47", "glm45", "hermes"] = "glm47"
-    reasoning_parser: Literal["glm45", "none"] = "glm45"
+    gpu_ids: tuple[int, ...] | None = None
+    spec_tokens: int | None = None
+    mem_fraction: float | None = None
+    max_model_len: int | None = None
+    tool_call_parser: str = "glm47"
+    reasoning_parser: str = "glm45"
     offline: bool = False
-    start_period: int = Field(default=60, ge=1, le=240)  # minutes
+    start_period: int = 60  # minutes
     rehearsal: bool = False
 
+    def __post_init__(self):
+        for f in fields(self):
+            value, rule = getattr(self, f.name), RULES[f.name]
+            problem = rule.problem(value)
+            if problem:
+                raise RecipeError(option_name(f.name), value, problem, rule.fix)
+            if rule.kind is float and value is not None:
+                object.__setattr__(self, f.name, float(value))
 
-# What to tell the user when a single value is out of range; keyed by field.
-FIXES = {
-    "gpus": "use 1 to 8 GPUs on one host",
-    "tp": "use a tensor-parallel size from 1 to 64",
-    "spec_tokens": "use 1 to 8 (vLLM recipe: 1; SGLang recipe: 3)",
-    "mem_fraction": "use a fraction between 0.3 and 0.95 (recipe: 0.85)",
-    "max_model_len": "use at least 256 tokens, or leave it out for the model's full context",
-    "port": "use a port from 1 to 65535",
-    "hf_cache": "give the folder that holds (or will hold) the Hugging Face cache",
-    "start_period": "use 1 to 240 minutes (a cold GLM-5 load takes 10-40)",
-}
+    def to_dict(self) -> dict:
+        """Plain JSON values, in field order (the x-profile block of a render)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    def replace(self, **changes) -> "Profile":
+        return dc_replace(self, **changes)
 
 
 def option_name(field: str) -> str:
@@ -159,15 +220,7 @@ def build(
         offline=offline, start_period=start_period or (10 if rehearsal else 60),
         rehearsal=rehearsal,
     )
-    try:
-        profile = Profile(**values)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        field = str(err["loc"][0]) if err["loc"] else "profile"
-        raise RecipeError(
-            option_name(field), values.get(field, err.get("input")), err["msg"].lower(),
-            FIXES.get(field, "see --help"),
-        ) from None
+    profile = Profile(**values)
     check(profile)
     return profile
 
@@ -239,10 +292,13 @@ def from_compose(path) -> Profile:
     try:
         with open(path) as f:
             data = yaml.safe_load(f)
-        p = Profile(**data["x-profile"])
+        block = dict(data["x-profile"])
+        if block.get("gpu_ids") is not None:
+            block["gpu_ids"] = tuple(block["gpu_ids"])
+        p = Profile(**block)
     except FileNotFoundError:
         raise RecipeError("--compose-file", path, "no such file", "run `make generate` first") from None
-    except (KeyError, TypeError, ValidationError, yaml.YAMLError):
+    except (KeyError, TypeError, ValueError, RecipeError, yaml.YAMLError):
         raise RecipeError("--compose-file", path, "has no valid x-profile block (not rendered by "
                           "generator.py?)", "re-render it with generator.py") from None
     check(p)

@@ -68,14 +68,14 @@ def cli_args(p: Profile) -> list[str]:
     # Defaults of the other options follow from these (TP from GPUs, name from model, ...).
     default = build(**{k: v for k, v in base.items() if getattr(plain, k) != v or k in ("engine", "rehearsal")})
     args = []
-    for field, value in p.model_dump().items():
+    for field, value in p.to_dict().items():
         always = field == "engine" or (field == "rehearsal" and value)
         if value is None or (not always and getattr(default if field not in base else plain, field) == value):
             continue
         option = "--" + field.replace("_", "-")
         if isinstance(value, bool):
             args.append(option)
-        elif isinstance(value, tuple):
+        elif isinstance(value, list):
             args += [option, ",".join(map(str, value))]
         else:
             args += [option, f"{value:g}" if isinstance(value, float) else str(value)]

@@ -119,7 +119,7 @@ def compose(tmp_path):
     """A GLM-5-FP8 render whose HF cache is a temporary folder."""
     path = tmp_path / "compose" / "vllm.yaml"
     path.parent.mkdir()
-    path.write_text(render_compose(MATRIX["vllm-default"].model_copy(update={"hf_cache": str(tmp_path / "hf")}),
+    path.write_text(render_compose(MATRIX["vllm-default"].replace(hf_cache=str(tmp_path / "hf")),
                                    path.parent))
     return path
 

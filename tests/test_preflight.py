@@ -81,7 +81,7 @@ def results(profile, host, tmp_path, service=None, compose_dir=None):
 
 
 def with_cache(name, tmp_path, **update):
-    return MATRIX[name].model_copy(update={"hf_cache": str(tmp_path / "hf"), **update})
+    return MATRIX[name].replace(hf_cache=str(tmp_path / "hf"), **update)
 
 
 def test_every_check_is_registered_once_in_report_order():
@@ -149,7 +149,7 @@ def test_h200_reported_in_mib_counts_as_its_nominal_141_gb(tmp_path):
 
 
 def test_gpu_ids_missing_on_the_host_fail(tmp_path):
-    p = MATRIX["vllm-glm47-4xh200"].model_copy(update={"gpu_ids": (4, 5, 6, 7)})
+    p = MATRIX["vllm-glm47-4xh200"].replace(gpu_ids=(4, 5, 6, 7))
     r = results(p, FakeHost(smi="a100x4.csv"), tmp_path)["gpus"]
     assert r.status == "FAIL" and "GPUs 0-3" in r.fix
 
@@ -347,7 +347,7 @@ def test_a_free_port_passes_and_a_bound_one_fails(tmp_path):
         held.bind(("127.0.0.1", 0))
         held.listen(1)
         busy = held.getsockname()[1]
-        p = MATRIX["vllm-default"].model_copy(update={"port": busy})
+        p = MATRIX["vllm-default"].replace(port=busy)
         host = FakeHost()
         host.try_bind = Host().try_bind
         r = results(p, host, tmp_path)["port"]
@@ -358,7 +358,7 @@ def test_a_free_port_passes_and_a_bound_one_fails(tmp_path):
 
 
 def test_a_bind_address_not_on_this_host_fails(tmp_path):
-    p = MATRIX["vllm-default"].model_copy(update={"bind": "192.0.2.77"})  # TEST-NET-1
+    p = MATRIX["vllm-default"].replace(bind="192.0.2.77")  # TEST-NET-1
     host = FakeHost()
     host.try_bind = Host().try_bind
     r = results(p, host, tmp_path)["port"]
@@ -420,7 +420,7 @@ def test_shared_memory(shm, service, status, tmp_path):
 # --- results, report, CLI ---
 
 def test_text_report():
-    report = Report("compose/vllm.yaml", MATRIX["vllm-default"].model_dump(mode="json"), [
+    report = Report("compose/vllm.yaml", MATRIX["vllm-default"].to_dict(), [
         Result("docker", "PASS", "Docker 28.2.2", "a daemon"),
         Result("gpus", "FAIL", "nvidia-smi not found", "8 NVIDIA GPUs (TP 8)", "install the driver"),
     ])
@@ -510,7 +510,7 @@ def test_default_compose_file_is_the_last_render(tmp_path, monkeypatch):
 def test_a_rehearsal_with_its_tiny_model_in_the_cache_passes_without_gpus(tmp_path):
     fake_snapshot(tmp_path / "tiny-hf", "glm5-compose/tiny-glm5", {"config.json": b"{}", "model.safetensors": b"w"})
     compose = tmp_path / "rehearsal.yaml"
-    compose.write_text(render_compose(MATRIX["rehearsal"].model_copy(update={"hf_cache": str(tmp_path / "tiny-hf")}),
+    compose.write_text(render_compose(MATRIX["rehearsal"].replace(hf_cache=str(tmp_path / "tiny-hf")),
                                       tmp_path))
     report = preflight.preflight(compose, FakeHost(smi=Unavailable("nvidia-smi not found"), hook=None,
                                                    docker={**ROOTFUL, "Runtimes": {"runc": {}}}))
@@ -520,5 +520,5 @@ def test_a_rehearsal_with_its_tiny_model_in_the_cache_passes_without_gpus(tmp_pa
 
 
 def test_a_rehearsal_without_its_tiny_model_says_how_to_build_it(tmp_path):
-    r = results(MATRIX["rehearsal"].model_copy(update={"hf_cache": str(tmp_path)}), FakeHost(), tmp_path)["disk"]
+    r = results(MATRIX["rehearsal"].replace(hf_cache=str(tmp_path)), FakeHost(), tmp_path)["disk"]
     assert (r.status, r.fix) == ("FAIL", "build it: make tiny-model")
