@@ -11,7 +11,8 @@ REASONING_PARSER = (
 TOOL_PARSER = (
     "start the engine with --tool-call-parser glm47: GLM-4.7/GLM-5 write "
     "<tool_call>NAME<arg_key>..</arg_key><arg_value>..</arg_value></tool_call> with no newline "
-    "after the name, which glm45 does not parse; on vLLM also --enable-auto-tool-choice"
+    "after the name, which most releases' glm45 parser does not read; on vLLM also "
+    "--enable-auto-tool-choice"
 )
 TOOLS_NEED_REASONING = (
     "no reasoning came back either, so the thinking text and the call were not split: start "
