@@ -129,6 +129,9 @@ cmd_down() {
         log "no daemon of ours is running"
         rm -f "$PIDFILE"
     else
+        # Containers first, with a bounded grace period, so none outlives the daemon.
+        DOCKER_HOST=unix://$SOCK timeout 60 sh -c \
+            'ids=$(docker ps -q); [ -z "$ids" ] || docker stop -t 10 $ids >/dev/null' || true
         log "stopping dockerd (pid $pid)"
         kill -TERM "$pid"
         for _ in $(seq 1 60); do
@@ -140,6 +143,12 @@ cmd_down() {
             kill -KILL "$pid" || true
             sleep 1
         fi
+        # A daemon killed hard can leave its containerd and shims: ours name our exec root.
+        for p in /proc/[0-9]*; do
+            tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q -- "$EXEC_ROOT/containerd" || continue
+            log "stopping leftover ${p#/proc/}: $(tr '\0' ' ' <"$p/cmdline" | cut -c1-80)"
+            kill -KILL "${p#/proc/}" 2>/dev/null || true
+        done
         # Only when we stopped our own daemon: the bridge it created stays behind.
         if ip link show docker0 >/dev/null 2>&1 && ! answers ""; then
             ip link delete docker0 || true
