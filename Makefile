@@ -16,7 +16,7 @@ COMPOSE_FILE ?= $(shell cat .last-render 2>/dev/null || echo compose/vllm.yaml)
 COMPOSE ?= docker compose -f $(COMPOSE_FILE)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv generate up down logs smoke test e2e golden bench-cli
+.PHONY: help venv generate up down logs smoke test e2e rehearse rehearse-negative test-docker golden bench-cli
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/^[^:]*:\([a-z-]*\):.*## /  \1\t/' | sort | expand -t 22
@@ -51,6 +51,15 @@ test: $(VENV)/.stamp ## the fast test suite: generator, Compose loader, sidecar
 
 e2e: $(VENV)/.stamp tiny-model ## the sidecar against a real vLLM CPU server started with the rendered flags
 	CACHE=$(CACHE) $(PY) -m pytest -q -s tests/e2e
+
+rehearse: $(VENV)/.stamp ## the whole stack with Docker and no GPU: up, sidecar, seed snippets, down
+	CACHE=$(CACHE) PY=$(PY) scripts/rehearse.sh
+
+rehearse-negative: $(VENV)/.stamp ## the same with a wrong tool parser: passes if the sidecar catches it
+	CACHE=$(CACHE) PY=$(PY) scripts/rehearse.sh negative
+
+test-docker: $(VENV)/.stamp ## Docker-marked tests (make up's follower, images); needs make docker-up
+	CACHE=$(CACHE) scripts/docker.sh run $(PY) -m pytest -q -m docker tests --ignore=tests/rehearsal/test_seed_snippets.py
 
 golden: $(VENV)/.stamp ## rewrite tests/golden/ and compose/{vllm,sglang}.yaml from the code
 	$(PY) -m recipe.matrix

@@ -88,7 +88,8 @@ def main(output, stdout, force, **options):
     except (RecipeError, StoreError) as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(2)
-    store.write(LAST_RENDER, f"{path.resolve()}\n", force=True)
+    if not prof.rehearsal:  # make up/down/smoke follow real deployments; make rehearse names its file
+        store.write(LAST_RENDER, f"{path.resolve()}\n", force=True)
     click.echo(f"{status}: {path}", err=True)
     if prof.bind not in ("127.0.0.1", "::1"):
         click.echo(f"note: the API is published on {prof.bind}: anyone who can reach this host can use it.",

@@ -24,7 +24,7 @@ MODELS = {
         # 355B MoE, FP8: the fallback that fits 8x H100 or 4x H200.
         Model("zai-org/GLM-4.7-FP8", "glm-4.7-fp8", 96, 430, 362, 202752, hopper_only=False),
         # Built locally by scripts/tinymodel.py; speaks GLM-5's output format on a CPU.
-        Model("glm5-compose/tiny-glm5", "glm-5-fp8", 64, 0, 0, 512, hopper_only=False, rehearsal=True),
+        Model("glm5-compose/tiny-glm5", "glm-5-fp8", 64, 0, 0, 8192, hopper_only=False, rehearsal=True),
     )
 }
 

@@ -176,7 +176,7 @@ def build(
         tp = tp or 1
         speculative = "off" if speculative == "auto" else speculative
         image = image or REHEARSAL_IMAGE
-        max_model_len = max_model_len or 512
+        max_model_len = max_model_len or 8192  # the tiny model's context: the seed's snippets ask 4096
         if hf_cache == "~/.cache/huggingface":
             # Where `make tiny-model` puts the tiny model, in the layout of an HF cache.
             cache = os.environ.get("CACHE") or os.path.join(os.path.dirname(os.path.dirname(

@@ -58,6 +58,7 @@ class DockerFailure(Exception):
 
 
 def compose(file: str, *args: str, timeout: float, capture: bool = True) -> subprocess.CompletedProcess:
+    # Global options (--profile) may come first in args: Compose accepts them after -f too.
     command = ["docker", "compose", "-f", file, *args]
     try:
         return subprocess.run(command, capture_output=capture, text=True, timeout=timeout)
@@ -227,8 +228,9 @@ def _gone(error: docker.errors.APIError) -> bool:
 
 
 def load_services(file: str) -> dict:
-    """The compose file as Compose resolves it (variables, .env, defaults)."""
-    done = compose(file, "config", "--format", "json", timeout=COMPOSE_TIMEOUT)
+    """The compose file as Compose resolves it (variables, .env, defaults), every profile on:
+    the sidecar sits in a profile so a plain `up -d` does not wait on it."""
+    done = compose(file, "--profile", "*", "config", "--format", "json", timeout=COMPOSE_TIMEOUT)
     if done.returncode != 0:
         try:
             plugin = subprocess.run(["docker", "compose", "version"], capture_output=True,

@@ -267,7 +267,7 @@ def build_weights(tok, table):
         "num_key_value_heads": 1,
         "head_dim": head_dim,
         "hidden_act": "silu",
-        "max_position_embeddings": 4096,
+        "max_position_embeddings": 8192,  # room for the seed guide's max_tokens=4096 snippets
         "rms_norm_eps": 1e-6,
         "rope_theta": 1e10,
         "rope_scaling": None,

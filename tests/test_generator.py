@@ -251,3 +251,9 @@ def test_readme_documents_every_option():
     for param in generator.main.params:
         if param.name != "help":
             assert f"`{param.opts[0]}" in readme, f"{param.opts[0]} is missing from README.md's options"
+
+
+def test_a_rehearsal_render_does_not_become_the_deployment(run, tmp_path):
+    out = tmp_path / "rehearsal.yaml"
+    assert run("--rehearsal", "--output", str(out)).exit_code == 0
+    assert out.exists() and not (tmp_path / ".last-render").exists()

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Rehearse the whole deployment on a machine with Docker and no GPU (make rehearse).
+#
+#   scripts/rehearse.sh            render --rehearsal, make up (phases, then the sidecar), the seed
+#                                  guide's client snippets, then down -v; exits with the verdict
+#   scripts/rehearse.sh negative   the same stack with a wrong --tool-call-parser: passes only if
+#                                  the sidecar fails and its hint names glm47
+#
+# Images are built locally (scripts/images.sh: no registry); the tiny GLM-format model is mounted
+# as the HF cache. A Docker daemon is found or started (scripts/docker.sh); one started here is
+# stopped here. Nothing is left running, pass or fail.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+export CACHE=$(realpath -m "${CACHE:-$ROOT/.cache}")
+PY=${PY:-$ROOT/.venv/bin/python}
+MODE=${1:-positive}
+PORT=${REHEARSAL_PORT:-8000}
+case $MODE in
+    positive) FILE=compose/rehearsal.yaml; EXTRA=() ;;
+    negative) FILE=compose/rehearsal-negative.yaml; EXTRA=(--tool-call-parser hermes) ;;
+    *) echo "usage: $0 [positive|negative]" >&2; exit 2 ;;
+esac
+log() { printf '\nrehearse: %s\n' "$*" >&2; }
+
+had_daemon=0
+scripts/docker.sh status >/dev/null 2>&1 && had_daemon=1
+scripts/docker.sh up >&2
+eval "$(scripts/docker.sh env)"
+
+cleanup() {
+    local code=$?
+    log "down -v"
+    docker compose -f "$FILE" --profile smoke down -v --remove-orphans >&2 || true
+    [ "$had_daemon" = 1 ] || scripts/docker.sh down >&2 || true
+    exit $code
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+t0=$SECONDS
+log "images (cached by their inputs)"
+scripts/images.sh all >&2
+[ -x "$CACHE/vllm-venv/bin/python" ] || scripts/vllm-env.sh "$CACHE" >&2
+"$CACHE/vllm-venv/bin/python" scripts/tinymodel.py --hf-home "$CACHE/tiny-hf" >&2
+log "images and tiny model ready in $((SECONDS - t0)) s"
+
+"$PY" generator.py --rehearsal --port "$PORT" --hf-cache "$CACHE/tiny-hf" "${EXTRA[@]}" \
+    --output "$FILE" --force
+mkdir -p reports
+export SMOKE_USER=$(stat -c %u:%g reports)
+
+log "up: $FILE"
+t1=$SECONDS
+set +e
+"$PY" -m recipe.up --compose-file "$FILE" 2>&1 | tee "$CACHE/rehearsal-$MODE.log"
+code=${PIPESTATUS[0]}
+set -e
+log "compose up -> sidecar verdict: $((SECONDS - t1)) s, exit $code"
+
+if [ "$MODE" = negative ]; then
+    if [ "$code" = 1 ] && grep -q -- "--tool-call-parser glm47" "$CACHE/rehearsal-$MODE.log"; then
+        log "negative rehearsal: the sidecar failed and named --tool-call-parser glm47, as it must"
+        exit 0
+    fi
+    log "negative rehearsal: expected the sidecar to fail (exit 1) naming --tool-call-parser glm47; got exit $code"
+    exit 1
+fi
+[ "$code" = 0 ] || exit "$code"
+
+log "the seed guide's client snippets (openai package) against the stack"
+REHEARSAL_BASE_URL="http://127.0.0.1:$PORT" "$PY" -m pytest -q -m docker tests/rehearsal/test_seed_snippets.py
