@@ -10,7 +10,7 @@ import jinja2
 
 from .engines import ENGINES
 from .hardware import GPUS, MODELS
-from .profile import Profile, build
+from .profile import Profile, build, option_name
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKSUM_PREFIX = "# generator-checksum: sha256:"
@@ -72,7 +72,7 @@ def cli_args(p: Profile) -> list[str]:
         always = field == "engine" or (field == "rehearsal" and value)
         if value is None or (not always and getattr(default if field not in base else plain, field) == value):
             continue
-        option = "--" + field.replace("_", "-")
+        option = option_name(field)
         if isinstance(value, bool):
             args.append(option)
         elif isinstance(value, list):
