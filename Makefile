@@ -16,7 +16,7 @@ COMPOSE_FILE ?= $(shell cat .last-render 2>/dev/null || echo compose/vllm.yaml)
 COMPOSE ?= docker compose -f $(COMPOSE_FILE)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv generate up down logs smoke test e2e rehearse rehearse-negative test-docker golden bench-cli
+.PHONY: help venv generate up down logs smoke test sglang-shapes e2e rehearse rehearse-negative test-docker golden bench-cli bench-up
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/^[^:]*:\([a-z-]*\):.*## /  \1\t/' | sort | expand -t 22
@@ -47,7 +47,11 @@ smoke: ## re-run the health-check sidecar against the running stack; exits with 
 	SMOKE_USER=$$(stat -c %u:%g reports) $(COMPOSE) --profile smoke run --rm --no-deps smoke
 
 test: $(VENV)/.stamp ## the fast test suite: generator, Compose loader, sidecar
-	$(PY) -m pytest -q tests --ignore=tests/e2e --ignore=tests/conformance -m "not docker"
+	$(PY) -m pytest -q tests --ignore=tests/e2e --ignore=tests/conformance \
+		--ignore=tests/smoke/test_sglang_parsers.py -m "not docker"
+
+sglang-shapes: $(VENV)/.stamp sglang-env ## the sidecar judges answers built by SGLang's own parser classes
+	CACHE=$(CACHE) $(PY) -m pytest -q tests/smoke/test_sglang_parsers.py
 
 e2e: $(VENV)/.stamp tiny-model ## the sidecar against a real vLLM CPU server started with the rendered flags
 	CACHE=$(CACHE) $(PY) -m pytest -q -s tests/e2e
@@ -66,5 +70,8 @@ golden: $(VENV)/.stamp ## rewrite tests/golden/ and compose/{vllm,sglang}.yaml f
 
 bench-cli: $(VENV)/.stamp ## time a cold `python generator.py --stdout` (median of 15)
 	$(PY) scripts/bench_cli.py
+
+bench-up: $(VENV)/.stamp ## how fast make up reacts to a fatal log line and to healthy (needs make docker-up)
+	CACHE=$(CACHE) scripts/docker.sh run $(PY) scripts/bench_up.py
 
 -include mk/*.mk
