@@ -4,7 +4,12 @@
 import sys
 from pathlib import Path
 
-import click
+try:
+    import click
+    import jinja2  # noqa: F401  (checked here so a bare interpreter gets the fix, not a traceback)
+except ImportError as exc:
+    sys.exit(f"Error: {exc.name} is not installed. Fix: run `make venv`, then "
+             f"`.venv/bin/python generator.py ...` (or use `make generate`)")
 
 from recipe import profile, render, store
 from recipe.engines import ENGINES
