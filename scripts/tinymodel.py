@@ -377,6 +377,9 @@ def install(staging: Path, hub: Path) -> str:
         shutil.copyfile(p, blob)
         os.symlink(os.path.join("..", "..", "blobs", digests[p.name]), snap / p.name)
     (tmp / "refs" / "main").write_text(rev)
+    # mkdtemp makes the folder 0700: readable like a cache huggingface_hub writes (0755), so
+    # the rehearsal's non-root engine can read it through the bind mount.
+    tmp.chmod(0o755)
     if repo.exists():
         shutil.rmtree(repo)
     tmp.rename(repo)
