@@ -16,7 +16,7 @@ COMPOSE_FILE ?= $(shell cat .last-render 2>/dev/null || echo compose/vllm.yaml)
 COMPOSE ?= docker compose -f $(COMPOSE_FILE)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv generate up down logs smoke test sglang-shapes e2e rehearse rehearse-negative test-docker golden bench-cli bench-up
+.PHONY: help venv generate up down logs smoke test sglang-shapes e2e rehearse rehearse-negative test-docker golden bench-cli bench-up bench-rehearsal
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/^[^:]*:\([a-z-]*\):.*## /  \1\t/' | sort | expand -t 22
@@ -70,6 +70,9 @@ golden: $(VENV)/.stamp ## rewrite tests/golden/ and compose/{vllm,sglang}.yaml f
 
 bench-cli: $(VENV)/.stamp ## time a cold `python generator.py --stdout` (median of 15)
 	$(PY) scripts/bench_cli.py
+
+bench-rehearsal: $(VENV)/.stamp tiny-model rehearsal-images ## rehearsal stack (up -> verdict) vs a bare engine start
+	CACHE=$(CACHE) scripts/docker.sh run $(PY) scripts/bench_rehearsal.py
 
 bench-up: $(VENV)/.stamp ## how fast make up reacts to a fatal log line and to healthy (needs make docker-up)
 	CACHE=$(CACHE) scripts/docker.sh run $(PY) scripts/bench_up.py
