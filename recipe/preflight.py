@@ -334,7 +334,7 @@ def _host_gpu(info: GpuInfo) -> Gpu:
 
 @check("gpu-memory")
 def gpu_memory(ctx):
-    from recipe.sizing import alternatives
+    from recipe.sizing import alternatives, weights_fit
 
     p, m = ctx.profile, ctx.model
     need = f"~{m.vram_gb} GB for {p.model} (nominal GB, the sizing table's)"
@@ -349,11 +349,9 @@ def gpu_memory(ctx):
     measured = f"{p.tp}x {smallest.gib:.1f} GiB = {have:.0f} GB"
     if have < m.vram_gb * (1 - MEMORY_SLACK):
         return "FAIL", measured, need, alternatives(p, m, _host_gpu(smallest))
-    usable = (p.mem_fraction or 0.85) * smallest.gib
-    per_gpu = m.weights_gb / p.tp * 1.05
+    usable, per_gpu, fraction = weights_fit(m, p.tp, p.mem_fraction or 0.85, smallest.gib)
     measured += f"; {usable:.0f} GB per GPU at --mem-fraction {p.mem_fraction:g} for ~{per_gpu:.0f} GB of weights"
-    if usable < per_gpu:
-        fraction = min(0.95, round(per_gpu / smallest.gib + 0.05, 2))
+    if fraction:
         return "FAIL", measured, need + " and room for the KV cache", \
             f"re-render with --mem-fraction {fraction:g}, or use more GPUs"
     return "PASS", measured, need, ""

@@ -18,17 +18,25 @@ def check_fit(p, facts: Model, gpu: Gpu) -> None:
             f"{p.model} needs ~{facts.vram_gb} GB of GPU memory and {p.tp}x {gpu.label} has {have} GB",
             alternatives(p, facts, gpu),
         )
-    # The engine's share of each GPU must hold that GPU's slice of the weights, with room left
-    # for the KV cache; below this the engine dies at load with no KV cache blocks.
-    usable = p.mem_fraction * gpu.memory_gb
-    per_gpu = facts.weights_gb / p.tp
-    if usable < per_gpu * 1.05:
-        need = per_gpu * 1.05 / gpu.memory_gb
+    usable, per_gpu, fraction = weights_fit(facts, p.tp, p.mem_fraction, gpu.memory_gb)
+    if fraction:
         raise RecipeError(
             "--mem-fraction", p.mem_fraction, f"{p.tp}x {gpu.label} would give the engine {usable:.0f} GB "
             f"per GPU, and the weights alone take ~{per_gpu:.0f} GB",
-            f"use --mem-fraction {min(0.95, round(need + 0.05, 2))} or more GPUs",
+            f"use --mem-fraction {fraction:g} or more GPUs",
         )
+
+
+def weights_fit(model: Model, tp: int, mem_fraction: float, gpu_gb: float) -> tuple[float, float, float | None]:
+    """(GB the engine gets per GPU, GB of weights per GPU, the --mem-fraction that would fit or None).
+
+    The engine's share of each GPU must hold that GPU's slice of the weights with room left for
+    the KV cache (5% here); below that the engine dies at load with no KV cache blocks.
+    """
+    usable, per_gpu = mem_fraction * gpu_gb, model.weights_gb / tp
+    if usable >= per_gpu * 1.05:
+        return usable, per_gpu, None
+    return usable, per_gpu, min(0.95, round(per_gpu * 1.05 / gpu_gb + 0.05, 2))
 
 
 def fits(model: Model, gpu: Gpu, n: int) -> bool:
