@@ -31,9 +31,14 @@ ETAG_TIMEOUT = 30  # seconds for each file's metadata request
 DOWNLOAD_TIMEOUT = "60"  # seconds without data before a transfer counts as stalled (then resumed)
 
 
+def hub_dir(hf_cache: str | os.PathLike) -> Path:
+    """<hf_cache>/hub: where huggingface_hub keeps model repos under an HF_HOME."""
+    return Path(hf_cache).expanduser() / HUB
+
+
 def repo_folder(hf_cache: str | os.PathLike, repo: str) -> Path:
     """<hf_cache>/hub/models--org--name: where huggingface_hub keeps one model repo."""
-    return Path(hf_cache).expanduser() / HUB / ("models--" + repo.replace("/", "--"))
+    return hub_dir(hf_cache) / ("models--" + repo.replace("/", "--"))
 
 
 def _snapshot(folder: Path) -> tuple[str, Path] | None:
@@ -133,7 +138,7 @@ def fetch(repo: str, hf_cache: str, *, endpoint: str | None, token: str | None, 
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError
 
-    cache_dir = Path(hf_cache).expanduser() / HUB
+    cache_dir = hub_dir(hf_cache)
     common = dict(repo_id=repo, cache_dir=str(cache_dir), endpoint=endpoint, token=token or None,
                   etag_timeout=ETAG_TIMEOUT)
     try:
@@ -194,7 +199,7 @@ def main(compose_file, max_workers, dry_run):
                                "Fix: unset HF_HUB_OFFLINE for this command")
     token = os.environ.get("HF_TOKEN") or None
     endpoint = os.environ.get("HF_ENDPOINT") or None
-    click.echo(f"{profile.model} -> {Path(profile.hf_cache).expanduser() / HUB} "
+    click.echo(f"{profile.model} -> {hub_dir(profile.hf_cache)} "
                f"(hub: {endpoint or 'huggingface.co'}; HF_TOKEN {'set' if token else 'not set'})")
     try:
         snapshot = fetch(profile.model, profile.hf_cache, endpoint=endpoint, token=token,
