@@ -34,7 +34,7 @@ generate: $(VENV)/.stamp ## render the deployment: ENGINE=vllm|sglang, ARGS="mor
 
 up: $(VENV)/.stamp ## start what the last generate wrote, follow the load phase by phase, then run the sidecar
 	@mkdir -p reports
-	SMOKE_USER=$$(stat -c %u:%g reports) $(PY) -m recipe.up --compose-file $(COMPOSE_FILE) $(UP_ARGS)
+	SMOKE_USER=$$(stat -c %u:%g reports) $(PY) -m stack.up --compose-file $(COMPOSE_FILE) $(UP_ARGS)
 
 down: ## stop the stack (the HF cache and the JIT-cache volume stay)
 	$(COMPOSE) down
@@ -66,7 +66,7 @@ test-docker: $(VENV)/.stamp ## Docker-marked tests (make up's follower, images);
 	CACHE=$(CACHE) scripts/docker.sh run $(PY) -m pytest -q -m docker tests --ignore=tests/rehearsal/test_seed_snippets.py
 
 golden: $(VENV)/.stamp ## rewrite tests/golden/ and compose/{vllm,sglang}.yaml from the code
-	$(PY) -m recipe.matrix
+	$(PY) -m recipe.goldens
 
 bench-cli: $(VENV)/.stamp ## time a cold `python generator.py --stdout` (median of 15)
 	$(PY) scripts/bench_cli.py

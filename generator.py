@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Render a Docker Compose deployment of GLM-5 on vLLM or SGLang. Logic lives in recipe/."""
 
+import shlex
 import sys
 from pathlib import Path
 
@@ -12,11 +13,13 @@ except ImportError as exc:
              f"`.venv/bin/python generator.py ...` (or use `make generate`)")
 
 from recipe import profile, render, store
+from recipe.catalog import GPUS, MODELS
 from recipe.engines import ENGINES
-from recipe.errors import RecipeError, StoreError
-from recipe.hardware import GPUS, MODELS
+from recipe.errors import BundleError
+from recipe.profile import DEFAULTS
 
 LAST_RENDER = render.ROOT / ".last-render"
+DEFAULT_DIR = render.ROOT / "compose"
 
 
 def gpu_ids_option(ctx, param, value):
@@ -28,39 +31,41 @@ def gpu_ids_option(ctx, param, value):
         raise click.BadParameter(f"{value!r}: give comma-separated device numbers, e.g. 0,1,2,3") from None
 
 
+def option(*decls, help: str, **kw):
+    """A profile option. Its default is DEFAULTS' (recipe/profile.py): build() fills it in when
+    the option is not given (None), and --help shows it from the same table."""
+    shown = DEFAULTS[decls[0].lstrip("-").replace("-", "_")].help()
+    if shown is not None:
+        help = f"{help}  [default: {shown}]"
+    return click.option(*decls, default=None, help=help, **kw)
+
+
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--engine", type=click.Choice(list(ENGINES)), default="vllm", show_default=True,
-              help="Serving engine.")
-@click.option("--model", help="Hugging Face repo id. Known: "
-              + ", ".join(m for m in MODELS if not MODELS[m].rehearsal) + ".  [default: zai-org/GLM-5-FP8]")
-@click.option("--gpu-type", type=click.Choice(list(GPUS)), help="GPU model, for sizing.  [default: h200]")
-@click.option("--gpus", type=int, help="GPUs on the host to use.  [default: 8]")
-@click.option("--tp", type=int, help="Tensor-parallel size; must divide the model's attention heads."
-              "  [default: --gpus]")
-@click.option("--gpu-ids", callback=gpu_ids_option,
-              help="Reserve these GPUs (e.g. 0,1,2,3) instead of any --tp of them.")
-@click.option("--speculative", type=click.Choice(["auto", "mtp", "eagle", "off"]), default="auto",
-              show_default=True, help="auto = the engine's recipe: MTP on vLLM, EAGLE on SGLang.")
-@click.option("--spec-tokens", type=int,
-              help="Speculative tokens (vLLM MTP; default 1) or steps (SGLang EAGLE; default 3).")
-@click.option("--mem-fraction", type=float, help="Share of each GPU's memory the engine may use."
-              "  [default: 0.85]")
-@click.option("--max-model-len", type=int, help="Context length cap.  [default: the model's, 202752]")
-@click.option("--served-model-name", help="Model name clients send.  [default: e.g. glm-5-fp8]")
-@click.option("--port", type=int, help="Host port to publish.  [default: 8000 vLLM, 30000 SGLang]")
-@click.option("--bind", default="127.0.0.1", show_default=True,
-              help="Host address to publish on; 0.0.0.0 exposes the API to your network.")
-@click.option("--hf-cache", default="~/.cache/huggingface", show_default=True,
-              help="Host folder of the Hugging Face cache (weights), mounted into the engine.")
-@click.option("--offline", is_flag=True, help="Set HF_HUB_OFFLINE=1: weights are already in --hf-cache.")
-@click.option("--image", help="Engine image, tag or digest.  [default: vllm/vllm-openai:glm5, "
-              "lmsysorg/sglang:glm5-hopper]")
-@click.option("--tool-call-parser", type=click.Choice(profile.TOOL_PARSERS), default="glm47",
-              show_default=True, help="Keep glm47. glm45 (GLM-4.5 format) and hermes only rehearse a wrong flag.")
-@click.option("--reasoning-parser", type=click.Choice(profile.REASONING_PARSERS), default="glm45",
-              show_default=True, help="none leaves <think> text in the content.")
-@click.option("--start-period", type=int, help="Minutes the healthcheck waits for the first load."
-              "  [default: 60]")
+@option("--engine", type=click.Choice(list(ENGINES)), help="Serving engine.")
+@option("--model", help="Hugging Face repo id. Known: "
+        + ", ".join(m for m in MODELS if not MODELS[m].rehearsal) + ".")
+@option("--gpu-type", type=click.Choice(list(GPUS)), help="GPU model, for sizing.")
+@option("--gpus", type=int, help="GPUs on the host to use.")
+@option("--tp", type=int, help="Tensor-parallel size; must divide the model's attention heads.")
+@option("--gpu-ids", callback=gpu_ids_option,
+        help="Reserve these GPUs (e.g. 0,1,2,3) instead of any --tp of them.")
+@option("--speculative", type=click.Choice(["auto", "mtp", "eagle", "off"]),
+        help="Speculative decoding; auto = the engine's recipe.")
+@option("--spec-tokens", type=int, help="Speculative tokens (vLLM MTP) or steps (SGLang EAGLE).")
+@option("--mem-fraction", type=float, help="Share of each GPU's memory the engine may use.")
+@option("--max-model-len", type=int, help="Context length cap.")
+@option("--served-model-name", help="Model name clients send.")
+@option("--port", type=int, help="Host port to publish.")
+@option("--bind", help="Host address to publish on; 0.0.0.0 exposes the API to your network.")
+@option("--hf-cache", help="Host folder of the Hugging Face cache (weights), mounted into the engine.")
+@click.option("--offline", is_flag=True, default=None,
+              help="Set HF_HUB_OFFLINE=1: weights are already in --hf-cache.")
+@option("--image", help="Engine image, tag or digest.")
+@option("--tool-call-parser", type=click.Choice(profile.TOOL_PARSERS),
+        help="Keep glm47. glm45 (GLM-4.5 format) and hermes only rehearse a wrong flag.")
+@option("--reasoning-parser", type=click.Choice(profile.REASONING_PARSERS),
+        help="none leaves <think> text in the content.")
+@option("--start-period", type=int, help="Minutes the healthcheck waits for the first load.")
 @click.option("--rehearsal", is_flag=True, help="The same stack on a CPU with a tiny GLM-format "
               "model and no GPUs (vLLM only): see make rehearse.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
@@ -86,21 +91,36 @@ def main(output, stdout, force, **options):
         if stdout:
             click.echo(render.render_compose(prof, Path.cwd()), nl=False)
             return
-        default_name = "rehearsal" if prof.rehearsal else prof.engine
-        path = output or render.ROOT / "compose" / f"{default_name}.yaml"
+        default_path = DEFAULT_DIR / f"{'rehearsal' if prof.rehearsal else prof.engine}.yaml"
+        path = output or default_path
         text = render.render_compose(prof, path.resolve().parent)
         status = store.write(path, text, force=force)
-    except (RecipeError, StoreError) as exc:
+    except BundleError as exc:
         click.echo(f"Error: {exc}", err=True)
-        sys.exit(2)
-    if not prof.rehearsal:  # make up/down/smoke follow real deployments; make rehearse names its file
-        store.write(LAST_RENDER, f"{path.resolve()}\n", force=True)
+        sys.exit(exc.code)
     click.echo(f"{status}: {path}", err=True)
     if prof.bind not in ("127.0.0.1", "::1"):
         click.echo(f"note: the API is published on {prof.bind}: anyone who can reach this host can use it.",
                    err=True)
     for note in notes(prof):
         click.echo(f"note: {note}", err=True)
+    remember(path, prof)
+
+
+def remember(path: Path, prof) -> None:
+    """Record the render for make up/down/smoke (.last-render), but only one written to its
+    default place under compose/: a file rendered elsewhere (a test's temporary folder, a
+    colleague's copy) must not silently become what `make up` starts. For those, say how."""
+    if prof.rehearsal:
+        return  # make rehearse names its file
+    if path.resolve().parent != DEFAULT_DIR.resolve():
+        click.echo(f"note: make up/down/smoke still act on the last render under compose/; for this "
+                   f"file use: make up COMPOSE_FILE={shlex.quote(str(path.resolve()))}", err=True)
+        return
+    try:
+        store.write(LAST_RENDER, f"{path.resolve()}\n", force=True)
+    except BundleError as exc:
+        click.echo(f"note: {exc}; make up/down/smoke will not find this render by themselves", err=True)
 
 
 def notes(prof) -> list[str]:
@@ -110,7 +130,7 @@ def notes(prof) -> list[str]:
                    "use glm47 outside a rehearsal of that mistake.")
     if prof.reasoning_parser == "none":
         out.append("without --reasoning-parser, thinking text stays in the content.")
-    if not prof.rehearsal and prof.tp < prof.gpus:
+    if prof.target.gpu and prof.tp < prof.gpus:
         out.append(f"using {prof.tp} of {prof.gpus} GPUs.")
     return out
 

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, fields, replace as dc_replace
 
 from .engines import ENGINES
 from .errors import RecipeError
-from .hardware import GPUS, MODELS
+from .catalog import GPUS, MODELS, TARGETS, Target
 from . import sizing
 
 # glm47 is right for GLM-4.7 and GLM-5. The others exist to rehearse a wrong flag: glm45 is the
@@ -19,8 +19,6 @@ from . import sizing
 # of glm47), hermes is another model family's parser and misses them on every version.
 TOOL_PARSERS = ("glm47", "glm45", "hermes")
 REASONING_PARSERS = ("glm45", "none")
-REHEARSAL_IMAGE = "glm5-compose/vllm-cpu:rehearsal"
-REHEARSAL_MODEL = "glm5-compose/tiny-glm5"
 
 # Docker's reference grammar (distribution/reference), without the optional lower-casing.
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
@@ -66,7 +64,7 @@ class Rule:
 RULES = {
     "engine": Rule(str, choices=("vllm", "sglang")),
     "model": Rule(str, choices=tuple(MODELS)),
-    "gpu_type": Rule(str, choices=(*GPUS, "cpu")),
+    "gpu_type": Rule(str, choices=tuple(TARGETS)),
     "gpus": Rule(int, 0, 8, fix="use 1 to 8 GPUs on one host"),
     "tp": Rule(int, 1, 64, fix="use a tensor-parallel size from 1 to 64"),
     "speculative": Rule(str, choices=("mtp", "eagle", "off")),
@@ -85,7 +83,6 @@ RULES = {
     "reasoning_parser": Rule(str, choices=REASONING_PARSERS),
     "offline": Rule(bool),
     "start_period": Rule(int, 1, 240, fix="use 1 to 240 minutes (a cold GLM-5 load takes 10-40)"),
-    "rehearsal": Rule(bool),
 }
 
 
@@ -105,15 +102,14 @@ class Profile:
     bind: str
     hf_cache: str
     image: str
-    gpu_ids: tuple[int, ...] | None = None
-    spec_tokens: int | None = None
-    mem_fraction: float | None = None
-    max_model_len: int | None = None
-    tool_call_parser: str = "glm47"
-    reasoning_parser: str = "glm45"
-    offline: bool = False
-    start_period: int = 60  # minutes
-    rehearsal: bool = False
+    gpu_ids: tuple[int, ...] | None
+    spec_tokens: int | None
+    mem_fraction: float | None
+    max_model_len: int | None
+    tool_call_parser: str
+    reasoning_parser: str
+    offline: bool
+    start_period: int  # minutes
 
     def __post_init__(self):
         for f in fields(self):
@@ -124,9 +120,20 @@ class Profile:
             if rule.kind is float and value is not None:
                 object.__setattr__(self, f.name, float(value))
 
+    @property
+    def target(self) -> Target:
+        return TARGETS[self.gpu_type]
+
+    @property
+    def rehearsal(self) -> bool:
+        """Rendered for the CPU target: the tiny model and the CPU engine, no GPU."""
+        return not self.target.gpu
+
     def to_dict(self) -> dict:
-        """Plain JSON values, in field order (the x-profile block of a render)."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        """Plain JSON values, in field order (the x-profile block of a render). `rehearsal` is
+        derived from the target and kept in the block for readers of older renders."""
+        out = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        return {**out, "rehearsal": self.rehearsal}
 
     def replace(self, **changes) -> "Profile":
         return dc_replace(self, **changes)
@@ -136,33 +143,84 @@ def option_name(field: str) -> str:
     return "--" + field.replace("_", "-")
 
 
-def build(
-    *,
-    engine="vllm",
-    model=None,
-    gpu_type=None,
-    gpus=None,
-    tp=None,
-    gpu_ids=None,
-    speculative="auto",
-    spec_tokens=None,
-    mem_fraction=None,
-    max_model_len=None,
-    served_model_name=None,
-    port=None,
-    bind="127.0.0.1",
-    hf_cache="~/.cache/huggingface",
-    image=None,
-    tool_call_parser="glm47",
-    reasoning_parser="glm45",
-    offline=False,
-    start_period=None,
-    rehearsal=False,
-) -> Profile:
+@dataclass(frozen=True)
+class Default:
+    """A field's default: a constant, or a function of the values resolved before it.
+
+    `shown` is what --help prints for a derived default (Click's show_default)."""
+
+    value: object
+    shown: str | None = None
+
+    def resolve(self, values: dict):
+        return self.value(values) if callable(self.value) else self.value
+
+    def help(self) -> str | None:
+        if self.shown is not None:
+            return self.shown
+        return None if self.value is None or isinstance(self.value, bool) else str(self.value)
+
+
+def _engine(values: dict):
+    return ENGINES[values["engine"]]
+
+
+# Every default, stated once and in resolution order (a derived default reads the fields above
+# it). build() fills what the user left out from here, Click shows it, and cli_args() leaves out
+# what equals it. A target (the cpu rehearsal) overrides some of them: catalog.TARGETS.
+DEFAULTS = {
+    "engine": Default("vllm"),
+    "gpu_type": Default("h200"),
+    "model": Default("zai-org/GLM-5-FP8"),
+    "gpus": Default(8),
+    "tp": Default(lambda v: max(v["gpus"], 1), "--gpus"),
+    "gpu_ids": Default(None),
+    "speculative": Default(lambda v: _engine(v).default_speculative, "auto: mtp on vLLM, eagle on SGLang"),
+    "spec_tokens": Default(lambda v: None if v["speculative"] == "off" else _engine(v).default_spec_tokens,
+                           "1 for MTP, 3 for EAGLE"),
+    "mem_fraction": Default(0.85),
+    "max_model_len": Default(None, "the model's context, 202752"),
+    "served_model_name": Default(lambda v: MODELS[v["model"]].served_name, "from the model, e.g. glm-5-fp8"),
+    "port": Default(lambda v: _engine(v).port, "8000 vLLM, 30000 SGLang"),
+    "bind": Default("127.0.0.1"),
+    "hf_cache": Default("~/.cache/huggingface"),
+    "image": Default(lambda v: _engine(v).image, "vllm/vllm-openai:glm5, lmsysorg/sglang:glm5-hopper"),
+    "tool_call_parser": Default("glm47"),
+    "reasoning_parser": Default("glm45"),
+    "offline": Default(False),
+    "start_period": Default(lambda v: TARGETS[v["gpu_type"]].start_period, "60 (10 for --rehearsal)"),
+}
+
+
+def default_of(field: str, values: dict):
+    """The default of `field` given the values resolved before it (the target's own first)."""
+    target = TARGETS.get(values.get("gpu_type"))
+    if target is not None and field in target.defaults:
+        chosen = target.defaults[field]
+        return chosen() if callable(chosen) else chosen
+    return DEFAULTS[field].resolve(values)
+
+
+def resolve(options: dict) -> dict:
+    """The CLI's options (None = not given) with every missing one filled from DEFAULTS."""
+    values = {}
+    for field in DEFAULTS:
+        given = options.get(field)
+        if field == "speculative" and given == "auto":
+            given = None
+        values[field] = given if given is not None else default_of(field, values)
+    return values
+
+
+def build(*, rehearsal: bool = False, **options) -> Profile:
+    """A checked Profile from the CLI's options; None (or absent) means "the default"."""
+    unknown = set(options) - set(DEFAULTS)
+    if unknown:
+        raise TypeError(f"unknown options: {', '.join(sorted(unknown))}")
+    engine = options.get("engine") or DEFAULTS["engine"].value
     if engine not in ENGINES:
         raise RecipeError("--engine", engine, "unknown engine", f"use one of: {', '.join(ENGINES)}")
-    spec = ENGINES[engine]
-
+    gpu_type = options.get("gpu_type")
     if rehearsal:
         if engine != "vllm":
             raise RecipeError(
@@ -170,56 +228,28 @@ def build(
                 "cannot be rehearsed", "rehearse with --engine vllm; SGLang's flags are checked by "
                 "`make conformance`",
             )
-        model = model or REHEARSAL_MODEL
-        gpu_type = gpu_type or "cpu"
-        gpus = 0 if gpus is None else gpus
-        tp = tp or 1
-        speculative = "off" if speculative == "auto" else speculative
-        image = image or REHEARSAL_IMAGE
-        max_model_len = max_model_len or 8192  # the tiny model's context: the seed's snippets ask 4096
-        if hf_cache == "~/.cache/huggingface":
-            # Where `make tiny-model` puts the tiny model, in the layout of an HF cache.
-            cache = os.environ.get("CACHE") or os.path.join(os.path.dirname(os.path.dirname(
-                os.path.abspath(__file__))), ".cache")
-            hf_cache = os.path.join(cache, "tiny-hf")
-        offline = True  # the tiny model is in the mounted cache; there is no hub to reach
-    model = model or "zai-org/GLM-5-FP8"
-    if model not in MODELS:
-        known = ", ".join(m for m in MODELS if not MODELS[m].rehearsal)
-        raise RecipeError("--model", model, "unknown model", f"use one of: {known}")
-    facts = MODELS[model]
-    if facts.rehearsal and not rehearsal:
-        raise RecipeError("--model", model, "the tiny model is for rehearsals only",
-                          "add --rehearsal, or use zai-org/GLM-5-FP8")
-    if rehearsal and not facts.rehearsal:
-        raise RecipeError("--model", model, "a rehearsal serves the tiny CPU model; GLM models "
-                          "cannot run on a CPU", "leave --model out with --rehearsal")
-    gpu_type = gpu_type or "h200"
-    if gpu_type == "cpu" and not rehearsal:
+        if gpu_type not in (None, "cpu"):
+            raise RecipeError("--gpu-type", gpu_type, "a rehearsal runs on the CPU", "leave --gpu-type out")
+        gpu_type = "cpu"
+    elif gpu_type == "cpu":
         raise RecipeError("--gpu-type", "cpu", "GLM-5 needs GPUs", "use h200, or --rehearsal")
-    if rehearsal and gpu_type != "cpu":
-        raise RecipeError("--gpu-type", gpu_type, "a rehearsal runs on the CPU", "leave --gpu-type out")
-    gpus = 8 if gpus is None else gpus
-    if speculative == "auto":
-        speculative = spec.default_speculative
-    if speculative != "off" and spec_tokens is None:
-        spec_tokens = spec.default_spec_tokens
-    if port is None:
-        port = spec.port
-    if hf_cache and not hf_cache.startswith("~") and not os.path.isabs(hf_cache):
-        hf_cache = os.path.abspath(hf_cache)
-
-    values = dict(
-        engine=engine, model=model, gpu_type=gpu_type, gpus=gpus, tp=tp or max(gpus, 1),
-        gpu_ids=tuple(gpu_ids) if gpu_ids else None, speculative=speculative,
-        spec_tokens=spec_tokens, mem_fraction=None if rehearsal else (mem_fraction or 0.85),
-        max_model_len=max_model_len, served_model_name=served_model_name or facts.served_name,
-        port=port, bind=bind, hf_cache=hf_cache, image=image or spec.image,
-        tool_call_parser=tool_call_parser, reasoning_parser=reasoning_parser,
-        # A rehearsal loads in seconds: a short start period makes a broken one fail fast.
-        offline=offline, start_period=start_period or (10 if rehearsal else 60),
-        rehearsal=rehearsal,
-    )
+    model = options.get("model")
+    if model is not None:
+        if model not in MODELS:
+            known = ", ".join(m for m in MODELS if not MODELS[m].rehearsal)
+            raise RecipeError("--model", model, "unknown model", f"use one of: {known}")
+        if MODELS[model].rehearsal and not rehearsal:
+            raise RecipeError("--model", model, "the tiny model is for rehearsals only",
+                              "add --rehearsal, or use zai-org/GLM-5-FP8")
+        if rehearsal and not MODELS[model].rehearsal:
+            raise RecipeError("--model", model, "a rehearsal serves the tiny CPU model; GLM models "
+                              "cannot run on a CPU", "leave --model out with --rehearsal")
+    values = resolve({**options, "engine": engine, "gpu_type": gpu_type})
+    if values["gpu_ids"] is not None:
+        values["gpu_ids"] = tuple(values["gpu_ids"])
+    hf_cache = values["hf_cache"]
+    if isinstance(hf_cache, str) and hf_cache and not hf_cache.startswith("~") and not os.path.isabs(hf_cache):
+        values["hf_cache"] = os.path.abspath(hf_cache)
     profile = Profile(**values)
     check(profile)
     return profile
@@ -245,9 +275,12 @@ def check(p: Profile) -> None:
             "--bind", p.bind, "not an IP address", "use 127.0.0.1 (default), or 0.0.0.0 to publish "
             "on every interface",
         ) from None
-    if p.rehearsal:
+    if not p.target.gpu:
         if p.gpus or p.tp != 1 or p.gpu_ids:
             raise RecipeError("--tp", p.tp, "a rehearsal runs one CPU engine", "leave --gpus, --tp and --gpu-ids out")
+        if p.mem_fraction is not None:
+            raise RecipeError("--mem-fraction", p.mem_fraction, "a rehearsal runs on the CPU, with no GPU "
+                              "memory to share", "leave --mem-fraction out with --rehearsal")
     else:
         if p.gpus < 1:
             raise RecipeError("--gpus", p.gpus, "GLM-5 needs GPUs", "use 1 to 8")
@@ -281,25 +314,16 @@ def check(p: Profile) -> None:
     if p.max_model_len is not None and p.max_model_len > facts.context:
         raise RecipeError("--max-model-len", p.max_model_len, f"longer than {p.model}'s context of "
                           f"{facts.context} tokens", f"use at most {facts.context}, or leave it out")
-    if not p.rehearsal:
+    if p.target.gpu:
         sizing.check_fit(p, facts, GPUS[p.gpu_type])
 
 
-def from_compose(path) -> Profile:
-    """The profile a rendered compose file was made from (its x-profile block), checked again."""
-    import yaml
-
-    try:
-        with open(path) as f:
-            data = yaml.safe_load(f)
-        block = dict(data["x-profile"])
-        if block.get("gpu_ids") is not None:
-            block["gpu_ids"] = tuple(block["gpu_ids"])
-        p = Profile(**block)
-    except FileNotFoundError:
-        raise RecipeError("--compose-file", path, "no such file", "run `make generate` first") from None
-    except (KeyError, TypeError, ValueError, RecipeError, yaml.YAMLError):
-        raise RecipeError("--compose-file", path, "has no valid x-profile block (not rendered by "
-                          "generator.py?)", "re-render it with generator.py") from None
-    check(p)
-    return p
+def from_block(block: dict) -> Profile:
+    """The profile stated by a render's x-profile block, checked again (stack.rendered reads it)."""
+    block = dict(block)
+    block.pop("rehearsal", None)  # derived from gpu_type
+    if block.get("gpu_ids") is not None:
+        block["gpu_ids"] = tuple(block["gpu_ids"])
+    profile = Profile(**block)
+    check(profile)
+    return profile

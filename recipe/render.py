@@ -9,8 +9,8 @@ from pathlib import Path
 import jinja2
 
 from .engines import ENGINES
-from .hardware import GPUS, MODELS
-from .profile import Profile, build, option_name
+from .catalog import HF_MOUNT, MODELS
+from .profile import DEFAULTS, Profile, default_of, option_name
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKSUM_PREFIX = "# generator-checksum: sha256:"
@@ -44,7 +44,7 @@ def engine_command(p: Profile) -> list[str]:
         args += [e.mem_flag, f"{p.mem_fraction:g}"]
     if p.max_model_len is not None:
         args += [e.context_flag, str(p.max_model_len)]
-    if p.rehearsal:
+    if not p.target.gpu:
         args += e.cpu_args
     return [*args, *e.extra_args]
 
@@ -56,30 +56,37 @@ def engine_env(p: Profile) -> dict[str, str]:
     if p.offline:
         # Weights are already in the cache: never start a surprise 800 GB download.
         env["HF_HUB_OFFLINE"] = "1"
-    if p.rehearsal:
+    if not p.target.gpu:
         env.update(e.cpu_env)
     return env
 
 
 def cli_args(p: Profile) -> list[str]:
-    """Generator options that reproduce this profile: the ones whose value is not the default."""
-    base = dict(engine=p.engine, model=p.model, gpu_type=p.gpu_type, gpus=p.gpus, rehearsal=p.rehearsal)
-    plain = build(engine=p.engine, rehearsal=p.rehearsal)
-    # Defaults of the other options follow from these (TP from GPUs, name from model, ...).
-    default = build(**{k: v for k, v in base.items() if getattr(plain, k) != v or k in ("engine", "rehearsal")})
-    args = []
-    for field, value in p.to_dict().items():
-        always = field == "engine" or (field == "rehearsal" and value)
-        if value is None or (not always and getattr(default if field not in base else plain, field) == value):
+    """Generator options that reproduce this profile: those whose value is not the default that
+    the options before it imply (DEFAULTS, in its order: --tp is left out when it follows --gpus,
+    the served name when it follows the model). Printed in the x-profile's field order."""
+    values = p.to_dict()
+    resolved: dict = {}
+    given: dict[str, list[str]] = {}
+    for field in DEFAULTS:
+        value = values[field]
+        if isinstance(value, list):
+            value = tuple(value)
+        default = default_of(field, resolved)
+        resolved[field] = value
+        if field == "gpu_type" and p.rehearsal:
+            continue  # the cpu target is spelled --rehearsal, last
+        if field != "engine" and (value is None or value == default):
             continue
         option = option_name(field)
         if isinstance(value, bool):
-            args.append(option)
-        elif isinstance(value, list):
-            args += [option, ",".join(map(str, value))]
+            given[field] = [option]
+        elif isinstance(value, tuple):
+            given[field] = [option, ",".join(map(str, value))]
         else:
-            args += [option, f"{value:g}" if isinstance(value, float) else str(value)]
-    return args
+            given[field] = [option, f"{value:g}" if isinstance(value, float) else str(value)]
+    args = [a for field in values if field in given for a in given[field]]
+    return args + (["--rehearsal"] if p.rehearsal else [])
 
 
 def render_compose(p: Profile, out_dir: Path | None = None) -> str:
@@ -88,16 +95,15 @@ def render_compose(p: Profile, out_dir: Path | None = None) -> str:
     e = ENGINES[p.engine]
     root_rel = os.path.relpath(ROOT, out_dir)
     bind = f"[{p.bind}]" if ":" in p.bind else p.bind
-    gpu = GPUS.get(p.gpu_type)
+    target = p.target
     body = _env.get_template("compose.yaml.j2").render(
         p=p,
         engine=e,
         model=MODELS[p.model],
-        gpu=gpu,
+        target=target,
+        hf_mount=HF_MOUNT,
         command=engine_command(p),
-        # A rehearsal runs on daemons (CI, rootless) that may not grant unlimited memlock,
-        # and the CPU engine pins nothing.
-        ulimits=None if p.rehearsal else {"memlock": -1, "stack": 67108864},
+        ulimits=target.ulimits,
         environment=engine_env(p),
         port=f"{bind}:{p.port}:{e.port}",
         healthcheck=["CMD", "python3", "-c", "import urllib.request; urllib.request.urlopen("

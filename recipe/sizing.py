@@ -1,7 +1,7 @@
 """Does the model fit the GPUs? Nominal GB, as in the vLLM recipes' vram_minimum_gb."""
 
 from .errors import RecipeError
-from .hardware import GPUS, MODELS, Gpu, Model
+from .catalog import GPUS, MODELS, Gpu, Model
 
 
 def check_fit(p, facts: Model, gpu: Gpu) -> None:

@@ -12,6 +12,14 @@ from .render import checksum, split_checksum
 def write(path: Path, text: str, force: bool = False) -> str:
     """Write text to path; returns "written" or "unchanged". Raises StoreError to protect edits."""
     path = Path(path)
+    try:
+        return _write(path, text, force)
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot write it ({exc.strerror or exc}); nothing written. "
+                         "Fix: choose a writable --output") from None
+
+
+def _write(path: Path, text: str, force: bool) -> str:
     if path.exists():
         old = path.read_text()
         if old == text:

@@ -1,6 +1,6 @@
 """The rehearsal stack's overhead over the engine's own start: medians over N runs.
 
-  stack: `python -m recipe.up` on the rehearsal render (compose up -> engine healthy -> sidecar
+  stack: `python -m stack.up` on the rehearsal render (compose up -> engine healthy -> sidecar
          verdict), images already built; taken down after each run.
   bare:  the same engine arguments (read from the render) served on the host by
          `python -m vllm.entrypoints.openai.api_server`, start -> /health 200.
@@ -29,7 +29,7 @@ N = int(sys.argv[1]) if len(sys.argv) > 1 else 3
 
 def stack(compose: Path) -> float:
     start = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "recipe.up", "--compose-file", str(compose)],
+    done = subprocess.run([sys.executable, "-m", "stack.up", "--compose-file", str(compose)],
                           cwd=ROOT, capture_output=True, text=True, timeout=900)
     took = time.monotonic() - start
     subprocess.run(["docker", "compose", "-f", str(compose), "--profile", "smoke", "down", "-v"],

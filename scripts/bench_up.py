@@ -1,9 +1,9 @@
-"""How fast `make up` (python -m recipe.up) reacts, on a real Docker daemon: medians over N runs.
+"""How fast `make up` (python -m stack.up) reacts, on a real Docker daemon: medians over N runs.
 
   fatal:   from the moment the engine logs a CUDA OOM line (its Docker log timestamp) to the
-           moment `recipe.up` has exited non-zero. Target: under 10 s.
+           moment `stack.up` has exited non-zero. Target: under 10 s.
   healthy: from the engine's first passing healthcheck (Docker's own record of it) to the
-           moment `recipe.up --no-smoke` has exited 0. Target: under 5 s.
+           moment `stack.up --no-smoke` has exited 0. Target: under 5 s.
 
 Needs a daemon (scripts/docker.sh up; run under `scripts/docker.sh run`) and the local image
 glm5-compose/base:bookworm. Usage: python scripts/bench_up.py [N]
@@ -63,7 +63,7 @@ def once(kind: str, folder: Path) -> float:
     path = folder / f"{kind}.yaml"
     path.write_text(json.dumps({"name": f"glm5-bench-{uuid.uuid4().hex[:8]}", "services": {"engine": engine}}))
     try:
-        done = subprocess.run([sys.executable, "-m", "recipe.up", "--compose-file", str(path), "--engine",
+        done = subprocess.run([sys.executable, "-m", "stack.up", "--compose-file", str(path), "--engine",
                                "vllm", "--no-smoke"], cwd=ROOT, capture_output=True, text=True, timeout=180)
         exited = time.time()
         if kind == "fatal":

@@ -54,7 +54,7 @@ export SMOKE_USER=$(stat -c %u:%g reports)
 log "up: $FILE"
 t1=$SECONDS
 set +e
-"$PY" -m recipe.up --compose-file "$FILE" 2>&1 | tee "$CACHE/rehearsal-$MODE.log"
+"$PY" -m stack.up --compose-file "$FILE" 2>&1 | tee "$CACHE/rehearsal-$MODE.log"
 code=${PIPESTATUS[0]}
 set -e
 log "compose up -> sidecar verdict: $((SECONDS - t1)) s, exit $code"

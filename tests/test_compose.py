@@ -7,9 +7,9 @@ import pytest
 
 from recipe.engines import ENGINES
 from recipe.errors import RecipeError
-from recipe.profile import from_compose
-from recipe.hardware import MODELS
-from recipe.matrix import MATRIX
+from stack.rendered import load_render
+from recipe.catalog import MODELS
+from recipe.goldens import MATRIX
 from recipe.render import ROOT
 
 GOLDEN = ROOT / "tests" / "golden"
@@ -127,14 +127,14 @@ def test_structure(name, loaded):
 
 @pytest.mark.parametrize("name", sorted(MATRIX))
 def test_profile_round_trips_through_the_file(name):
-    assert from_compose(GOLDEN / f"{name}.yaml") == MATRIX[name]
+    assert load_render(GOLDEN / f"{name}.yaml").profile == MATRIX[name]
 
 
 def test_from_compose_refuses_a_foreign_file(tmp_path):
     foreign = tmp_path / "c.yaml"
     foreign.write_text("services: {}\n")
     with pytest.raises(RecipeError, match="has no valid x-profile block"):
-        from_compose(foreign)
+        load_render(foreign)
 
 
 def test_token_comes_from_the_environment_at_run_time(compose_config):
@@ -144,8 +144,21 @@ def test_token_comes_from_the_environment_at_run_time(compose_config):
 
 def test_models_fit_where_the_matrix_says():
     """Every golden profile that uses GPUs has at least the model's minimum memory."""
-    from recipe.hardware import GPUS
+    from recipe.catalog import GPUS
 
     for p in MATRIX.values():
         if not p.rehearsal:
             assert p.tp * GPUS[p.gpu_type].memory_gb >= MODELS[p.model].vram_gb
+
+
+def test_the_kv_cache_headroom_is_five_percent():
+    """The engine's share of a GPU must hold its weight slice plus 5% for the KV cache."""
+    from recipe.catalog import MODELS
+    from recipe.sizing import weights_fit
+
+    model = MODELS["zai-org/GLM-5-FP8"]  # 810 GB of weights: 101.25 GB per GPU at TP 8
+    per_gpu = model.weights_gb / 8
+    at_limit = per_gpu * 1.05 / 141
+    assert weights_fit(model, 8, at_limit, 141)[2] is None
+    usable, _, fix = weights_fit(model, 8, at_limit - 0.001, 141)
+    assert fix is not None and usable < per_gpu * 1.05

@@ -1,4 +1,4 @@
-"""`python -m recipe.download` against a local fake of the hub's file API (no hub is reachable here).
+"""`python -m stack.download` against a local fake of the hub's file API (no hub is reachable here).
 
 The fake answers the calls huggingface_hub's snapshot_download makes: the model info at a
 revision (its commit sha), the recursive tree listing at that commit, and HEAD + GET on
@@ -20,9 +20,9 @@ from click.testing import CliRunner
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
-from recipe import download
-from recipe.download import weights_present
-from recipe.matrix import MATRIX
+from stack import download, hfcache
+from stack.hfcache import weights_present
+from recipe.goldens import MATRIX
 from recipe.render import render_compose
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -130,7 +130,7 @@ def run(compose, hub_url, *args, token=TOKEN, **env):
                    HF_HUB_DOWNLOAD_TIMEOUT="10", HF_HUB_DISABLE_TELEMETRY="1", **env)
     if token:
         environ["HF_TOKEN"] = token
-    return subprocess.run([sys.executable, "-m", "recipe.download", "--compose-file", str(compose), *args],
+    return subprocess.run([sys.executable, "-m", "stack.download", "--compose-file", str(compose), *args],
                           capture_output=True, text=True, cwd=ROOT, timeout=180, env=environ)
 
 
@@ -252,5 +252,5 @@ def test_usage_errors_exit_2(tmp_path, hub, compose):
 
 def test_weights_present_needs_the_same_layout_as_the_engine(tmp_path):
     """The cache folder the engine mounts: <hf_cache>/hub/models--org--name (HF_HOME layout)."""
-    assert download.repo_folder("~/x", REPO) == Path.home() / "x" / "hub" / "models--zai-org--GLM-5-FP8"
+    assert hfcache.repo_folder("~/x", REPO) == Path.home() / "x" / "hub" / "models--zai-org--GLM-5-FP8"
     assert not weights_present(tmp_path, REPO)

@@ -4,21 +4,22 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from stack.rendered import load_render
 from click.testing import CliRunner
 
-from recipe import up
-from recipe.follow import (
+from stack import up
+from stack.follow import (
     Follower,
     LineSplitter,
     Outcome,
     State,
     bar,
-    engine_of,
     line_for,
     replay,
     watch,
 )
-from recipe.logrules import PHASES, RULES, SGLANG, VLLM
+from stack.logrules import PHASES, RULES, SGLANG, VLLM
 
 LOGS = Path(__file__).parent / "logs"
 ROOT = Path(__file__).resolve().parent.parent
@@ -223,28 +224,10 @@ def test_output_line_shape():
 # --- which engine a compose service runs -----------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "service, engine",
-    [
-        ({"image": "vllm/vllm-openai:glm5", "entrypoint": ["vllm", "serve"]}, "vllm"),
-        ({"image": "lmsysorg/sglang:glm5-hopper", "entrypoint": ["python3", "-m", "sglang.launch_server"]}, "sglang"),
-        ({"image": "local/cpu:1", "entrypoint": ["python", "-m", "vllm.entrypoints.openai.api_server"]}, "vllm"),
-        ({"image": "lmsysorg/sglang:latest", "command": "python3 -m sglang.launch_server --model-path m"}, "sglang"),
-        ({"image": "vllm/vllm-openai:latest"}, "vllm"),
-        ({"image": "glm5-compose/base:bookworm", "entrypoint": ["python3", "-c", "print()"]}, None),
-    ],
-)
-def test_engine_of(service, engine):
-    assert engine_of(service) == engine
-
-
 @pytest.mark.parametrize("engine", ["vllm", "sglang"])
-def test_engine_of_the_checked_in_renders(engine):
-    path = ROOT / "compose" / f"{engine}.yaml"
-    if not path.is_file():
-        pytest.skip(f"{path} not rendered yet")
-    services = yaml.safe_load(path.read_text())["services"]
-    assert engine_of(services["engine"]) == engine
+def test_make_up_takes_the_engine_from_the_profile(engine):
+    # The render states its engine in x-profile; nothing guesses it from the image name.
+    assert load_render(ROOT / "compose" / f"{engine}.yaml").profile.engine == engine
 
 
 # --- the wait loop, against a scripted container ---------------------------------------------
@@ -525,7 +508,7 @@ UP_FAILURES = {
 
 
 def test_each_compose_up_failure_is_named_by_its_own_rule_only():
-    from recipe.logrules import COMPOSE_UP
+    from stack.logrules import COMPOSE_UP
 
     assert sorted(rule.name for rule in COMPOSE_UP) == sorted(UP_FAILURES)
     for name, line in UP_FAILURES.items():

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 import generator
 from recipe import profile, render, store
-from recipe.matrix import MATRIX, golden_texts
+from recipe.goldens import MATRIX, golden_texts
 from recipe.render import ROOT
 
 
@@ -15,6 +15,8 @@ from recipe.render import ROOT
 def run(tmp_path, monkeypatch):
     """Invoke the CLI with .last-render kept in tmp_path, so tests never touch the repo's."""
     monkeypatch.setattr(generator, "LAST_RENDER", tmp_path / ".last-render")
+    # Renders written here count as "the default place under compose/" for .last-render.
+    monkeypatch.setattr(generator, "DEFAULT_DIR", tmp_path)
 
     def invoke(*args, env=None):
         return CliRunner().invoke(generator.main, list(args), env=env, catch_exceptions=False)
@@ -227,7 +229,7 @@ def test_failed_write_leaves_the_old_file_and_no_temporaries(tmp_path, monkeypat
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", crash)
-    with pytest.raises(OSError):
+    with pytest.raises(store.StoreError, match=r"c\.yaml: cannot write it \(disk full\); nothing written"):
         store.write(out, render.render_compose(profile.build(spec_tokens=2)))
     assert out.read_text() == before
     assert [p.name for p in tmp_path.iterdir()] == ["c.yaml"]
@@ -257,3 +259,67 @@ def test_a_rehearsal_render_does_not_become_the_deployment(run, tmp_path):
     out = tmp_path / "rehearsal.yaml"
     assert run("--rehearsal", "--output", str(out)).exit_code == 0
     assert out.exists() and not (tmp_path / ".last-render").exists()
+
+
+# --- where a render goes, and what make up acts on (.last-render) ------------------------------
+
+def test_an_unwritable_output_is_a_one_line_refusal(run, tmp_path):
+    under_a_file = tmp_path / "plain"
+    under_a_file.write_text("x")
+    for target in ("/proc/nope/x.yaml", str(under_a_file / "x.yaml")):
+        result = run("--output", target)
+        assert result.exit_code == 2
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"Error: {target}: cannot write it (")
+        assert lines[0].endswith("); nothing written. Fix: choose a writable --output")
+    assert not (tmp_path / ".last-render").exists()
+
+
+def test_last_render_records_only_renders_in_the_default_place(run, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = run("--output", str(elsewhere / "mine.yaml"))
+    assert result.exit_code == 0
+    assert not (tmp_path / ".last-render").exists()
+    assert (f"note: make up/down/smoke still act on the last render under compose/; for this file "
+            f"use: make up COMPOSE_FILE={elsewhere / 'mine.yaml'}") in result.output
+    assert run("--engine", "sglang").exit_code == 0  # the default place: compose/sglang.yaml
+    assert (tmp_path / ".last-render").read_text() == f"{tmp_path / 'sglang.yaml'}\n"
+
+
+def test_a_rehearsal_render_never_becomes_the_last_render(run, tmp_path):
+    assert run("--rehearsal", "--hf-cache", str(tmp_path)).exit_code == 0
+    assert (tmp_path / "rehearsal.yaml").exists() and not (tmp_path / ".last-render").exists()
+
+
+# --- defaults: stated once (recipe/profile.py DEFAULTS), never a silent `x or default` ---------
+
+@pytest.mark.parametrize("args, message", [
+    (["--tp", "0"], "Error: --tp 0: input should be greater than or equal to 1. Fix: use a tensor-parallel size from 1 to 64"),
+    (["--mem-fraction", "0"], "Error: --mem-fraction 0.0: input should be greater than or equal to 0.3. Fix: use a fraction between 0.3 and 0.95 (recipe: 0.85)"),
+    (["--start-period", "0"], "Error: --start-period 0: input should be greater than or equal to 1. Fix: use 1 to 240 minutes (a cold GLM-5 load takes 10-40)"),
+    (["--rehearsal", "--max-model-len", "0"], "Error: --max-model-len 0: input should be greater than or equal to 256. Fix: use at least 256 tokens, or leave it out for the model's full context"),
+    (["--rehearsal", "--mem-fraction", "0.5"], "Error: --mem-fraction 0.5: a rehearsal runs on the CPU, with no GPU memory to share. Fix: leave --mem-fraction out with --rehearsal"),
+])
+def test_a_zero_is_refused_not_replaced_by_the_default(run, tmp_path, args, message):
+    out = tmp_path / "c.yaml"
+    result = run(*args, "--output", str(out))
+    assert result.exit_code == 2
+    assert result.output == message + "\n"
+    assert not out.exists()
+
+
+def test_help_shows_each_default_from_the_table(run):
+    text = " ".join(run("--help").output.split())
+    for field, default in profile.DEFAULTS.items():
+        shown = default.help()
+        if shown is not None:
+            assert f"[default: {' '.join(shown.split())}]" in text, field
+
+
+def test_cli_args_are_what_differs_from_the_defaults():
+    p = profile.build(engine="sglang", gpus=4, model="zai-org/GLM-4.7-FP8")
+    # --tp follows --gpus and the served name follows the model: neither is repeated.
+    assert render.cli_args(p) == ["--engine", "sglang", "--model", "zai-org/GLM-4.7-FP8", "--gpus", "4"]
+    assert render.cli_args(p.replace(tp=2)) == [
+        "--engine", "sglang", "--model", "zai-org/GLM-4.7-FP8", "--gpus", "4", "--tp", "2"]

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from recipe import preflight
+from stack import cli, preflight
 from recipe.errors import RecipeError
-from recipe.hardware import GPUS, MODELS, Gpu
-from recipe.matrix import MATRIX
-from recipe.preflight import Context, Host, Report, Result, Unavailable, run_checks, text_report
+from recipe.catalog import GPUS, MODELS, Gpu
+from recipe.goldens import MATRIX
+from stack.preflight import Context, Host, Report, Result, Unavailable, run_checks, text_report
 from recipe.render import render_compose
+from stack.rendered import Rendered, load_render
 
 ROOT = Path(__file__).resolve().parent.parent
 SMI = ROOT / "tests" / "fixtures" / "nvidia-smi"
@@ -76,7 +77,9 @@ class FakeHost(Host):
 
 
 def results(profile, host, tmp_path, service=None, compose_dir=None):
-    ctx = Context(profile, (compose_dir or tmp_path) / "compose.yaml", RENDERED if service is None else service, host)
+    rendered = Rendered((compose_dir or tmp_path) / "compose.yaml", profile,
+                        {"engine": RENDERED if service is None else service})
+    ctx = Context(rendered, host)
     return {r.name: r for r in run_checks(ctx)}
 
 
@@ -252,7 +255,7 @@ def docker_answers() -> bool:
 
 def test_the_real_docker_daemon_passes_or_fails_with_the_fix(tmp_path):
     """Whatever this machine has: a daemon that answers PASSes; none FAILs with the fix, no traceback."""
-    ctx = Context(MATRIX["vllm-default"], tmp_path / "c.yaml", RENDERED, Host())
+    ctx = Context(Rendered(tmp_path / "c.yaml", MATRIX["vllm-default"], {"engine": RENDERED}), Host())
     r = preflight.docker_daemon(ctx)
     if docker_answers():
         assert r.status == "PASS" and r.measured.startswith("Docker ")
@@ -333,7 +336,7 @@ def test_an_offline_render_without_the_weights_fails_with_make_download(tmp_path
     (dict(files={"config.json": b"{}"}, tree=False), False),
 ])
 def test_weights_present(layout, present, tmp_path):
-    from recipe.download import weights_present
+    from stack.download import weights_present
 
     assert not weights_present(tmp_path / "hf", "zai-org/GLM-5-FP8")
     fake_snapshot(tmp_path / "hf", "zai-org/GLM-5-FP8", **layout)
@@ -450,15 +453,16 @@ def test_a_healthy_gpu_host_exits_0(tmp_path):
 def test_load_reads_the_profile_and_the_engine_service(tmp_path):
     compose = tmp_path / "sglang.yaml"
     compose.write_text(render_compose(with_cache("sglang-custom", tmp_path), tmp_path))
-    ctx = preflight.load(compose, FakeHost())
+    ctx = preflight.Context(load_render(compose), FakeHost())
     assert ctx.profile == with_cache("sglang-custom", tmp_path)
+    # The service as the Compose v2 loader resolves it.
     assert ctx.service["ipc"] == "host" and ctx.service["ulimits"]["memlock"] == -1
     with pytest.raises(RecipeError, match="no such file"):
-        preflight.load(tmp_path / "missing.yaml")
+        load_render(tmp_path / "missing.yaml")
 
 
 def run_cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "recipe.preflight", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "stack.preflight", *args], capture_output=True, text=True,
                           cwd=ROOT, timeout=120, env={**os.environ, **(env or {})})
 
 
@@ -501,7 +505,8 @@ def test_cli_refuses_a_file_without_a_profile(tmp_path):
 
 
 def test_default_compose_file_is_the_last_render(tmp_path, monkeypatch):
-    monkeypatch.setattr(preflight, "ROOT", tmp_path)
+    monkeypatch.setattr(cli, "ROOT", tmp_path)
+    monkeypatch.setattr(cli, "LAST_RENDER", tmp_path / ".last-render")
     assert preflight.default_compose_file() == tmp_path / "compose" / "vllm.yaml"
     (tmp_path / ".last-render").write_text("/x/compose/sglang.yaml\n")
     assert preflight.default_compose_file() == Path("/x/compose/sglang.yaml")

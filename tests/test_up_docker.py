@@ -1,4 +1,4 @@
-"""`python -m recipe.up` against a real Docker daemon: a dying engine fails `up` in seconds.
+"""`python -m stack.up` against a real Docker daemon: a dying engine fails `up` in seconds.
 
 Runs only when selected: `pytest -m docker tests/test_up_docker.py`. Needs a daemon (with
 `scripts/docker.sh env` applied), Compose v2 and the local image glm5-compose/base:bookworm
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from recipe import up
+from stack import up
 
 pytestmark = pytest.mark.docker
 
@@ -102,7 +102,7 @@ def stack(tmp_path):
 
 def run_up(path, *args, timeout=180):
     start = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "recipe.up", "--compose-file", str(path),
+    done = subprocess.run([sys.executable, "-m", "stack.up", "--compose-file", str(path),
                            "--engine", "vllm", *args],
                           cwd=ROOT, capture_output=True, text=True, timeout=timeout)
     return done, time.monotonic() - start

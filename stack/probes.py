@@ -1,0 +1,156 @@
+"""The host's probes, one method each: nvidia-smi, the Docker API, Compose, disk, ports, limits.
+
+`Host` is the real machine; tests pass an object with the same methods (recorded outputs).
+A probe that cannot read the host raises `Unavailable`, which a check turns into a result.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import socket
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from recipe.errors import HostError
+
+NVIDIA_SMI = ["nvidia-smi", "--query-gpu=name,memory.total,driver_version,compute_cap",
+              "--format=csv,noheader,nounits"]
+PROBE_TIMEOUT = 20  # seconds, for nvidia-smi and `docker compose version`
+DOCKER_TIMEOUT = 5  # seconds, for each Docker API call
+
+
+class Unavailable(HostError):
+    """A probe could not read the host. str() says what was seen; fix says what to do."""
+
+    def __init__(self, seen: str, fix: str = ""):
+        super().__init__(seen)
+        self.fix = fix
+
+
+def _short(exc: BaseException, limit: int = 160) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    # The SDK wraps the socket error in two layers of text; name the cause the user can act on.
+    for cause, said in (("FileNotFoundError", "no such socket"), ("ConnectionRefused", "connection refused"),
+                        ("PermissionError", "permission denied"), ("Read timed out", "no answer"),
+                        ("timed out", "no answer")):
+        if cause in text:
+            return said
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class Host:
+    """The real machine, one method per probe. Tests pass an object with the same methods."""
+
+    def nvidia_smi(self) -> str:
+        try:
+            done = subprocess.run(NVIDIA_SMI, capture_output=True, text=True, timeout=PROBE_TIMEOUT)
+        except FileNotFoundError:
+            raise Unavailable("nvidia-smi not found: no NVIDIA driver on this host",
+                              "install the NVIDIA data-center driver (nvidia-smi comes with it)") from None
+        except subprocess.TimeoutExpired:
+            raise Unavailable(f"nvidia-smi did not answer within {PROBE_TIMEOUT} s",
+                              "check the driver (dmesg | grep -i nvrm); a hung GPU needs a reset or reboot") from None
+        if done.returncode != 0:
+            raise Unavailable(_first_line(done.stdout + "\n" + done.stderr) or f"nvidia-smi exited {done.returncode}",
+                              "load the NVIDIA driver for this kernel (reinstall it, then reboot)")
+        return done.stdout
+
+    def docker_info(self) -> dict:
+        import docker
+        import docker.errors
+        import requests
+
+        where = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+        try:
+            client = docker.from_env(timeout=DOCKER_TIMEOUT)
+        except (docker.errors.DockerException, requests.RequestException, OSError) as exc:
+            raise Unavailable(f"unreachable at {where}: {_short(exc)}") from None
+        try:
+            return client.info()
+        except (docker.errors.DockerException, requests.RequestException, OSError) as exc:
+            raise Unavailable(f"unreachable at {where}: {_short(exc)}") from None
+        finally:
+            client.close()
+
+    def compose_version(self) -> str:
+        try:
+            done = subprocess.run(["docker", "compose", "version"], capture_output=True, text=True,
+                                  timeout=PROBE_TIMEOUT)
+        except FileNotFoundError:
+            raise Unavailable("the docker CLI is not on PATH") from None
+        except subprocess.TimeoutExpired:
+            raise Unavailable(f"`docker compose version` took more than {PROBE_TIMEOUT} s") from None
+        if done.returncode != 0:
+            raise Unavailable(_first_line(done.stderr + "\n" + done.stdout) or "`docker compose` failed")
+        return done.stdout.strip()
+
+    def disk_free(self, path: Path) -> int:
+        return shutil.disk_usage(path).free
+
+    def try_bind(self, address: str, port: int) -> None:
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            # Like Docker's proxy: a port held only by TIME_WAIT connections is free.
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((address, port))
+            s.listen(1)
+
+    def env(self, name: str) -> str | None:
+        return os.environ.get(name)
+
+    def memlock(self) -> tuple[int, int]:
+        return resource.getrlimit(resource.RLIMIT_MEMLOCK)
+
+    def shm_bytes(self) -> int | None:
+        try:
+            st = os.statvfs("/dev/shm")
+        except OSError:
+            return None
+        return st.f_blocks * st.f_frsize
+
+    def cdi_specs(self, dirs: tuple[str, ...]) -> list[str]:
+        found = []
+        for d in dirs:
+            if os.path.isdir(d):
+                found += sorted(str(p) for p in Path(d).iterdir()
+                                if "nvidia" in p.name.lower() and p.suffix in (".yaml", ".yml", ".json"))
+        return found
+
+    def which(self, name: str) -> str | None:
+        return shutil.which(name)
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
+
+
+@dataclass(frozen=True)
+class GpuInfo:
+    index: int
+    name: str
+    memory_mib: int
+    driver: str
+    compute_cap: tuple[int, int]
+
+    @property
+    def gib(self) -> float:
+        return self.memory_mib / 1024
+
+
+def parse_gpus(text: str) -> list[GpuInfo]:
+    gpus = []
+    for line in (line for line in text.splitlines() if line.strip()):
+        fields = [f.strip() for f in line.split(",")]
+        try:
+            name, memory, driver, cap = fields
+            major, minor = cap.split(".")
+            gpus.append(GpuInfo(len(gpus), name, int(float(memory)), driver, (int(major), int(minor))))
+        except ValueError:
+            raise Unavailable(f"unexpected nvidia-smi output: {line.strip()[:100]!r}",
+                              "run the nvidia-smi query by hand; a broken driver install prints errors here") from None
+    if not gpus:
+        raise Unavailable("nvidia-smi lists no GPUs", "check that the GPUs are visible to the driver (nvidia-smi -L)")
+    return gpus
