@@ -7,7 +7,6 @@ import contextlib
 import io
 import json
 import os
-import re
 import sys
 import time
 from typing import Callable
@@ -19,49 +18,24 @@ class Rejected(Exception):
     """The engine (or one of its registries) refuses the command; the message says why."""
 
 
-# Compose interpolation: $$ is a literal $, ${NAME:-default} / ${NAME-default} take the default
-# here (the checker must not depend on the caller's shell), a bare ${NAME} / $NAME cannot be judged.
-_VAR = re.compile(r"\$(?:(\$)|\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
-
-
-def interpolate(item: str) -> str:
-    def sub(m: re.Match) -> str:
-        if m.group(1):
-            return "$"
-        if m.group(3) is not None:
-            return m.group(3)
-        raise Rejected(f"{item!r} uses ${m.group(2) or m.group(4)} with no default: "
-                       "its value depends on the shell that runs docker compose")
-
-    return _VAR.sub(sub, item)
-
-
 def _argv_list(value, key: str) -> list[str]:
-    if isinstance(value, str):
-        raise Rejected(f"services.{SERVICE}.{key} is the string {value!r}: render it as a list, "
-                       "so no shell splitting decides the arguments")
-    if not isinstance(value, list):
-        raise Rejected(f"services.{SERVICE}.{key} is missing or not a list: {value!r}")
-    out = []
-    for i, item in enumerate(value):
-        if not isinstance(item, str):
-            # Compose wants strings; an unquoted 8 or 0.85 is a YAML number.
-            raise Rejected(f"services.{SERVICE}.{key}[{i}] is {type(item).__name__} {item!r}, "
-                           "not a string: quote it")
-        out.append(interpolate(item))
-    return out
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise Rejected(f"services.{SERVICE}.{key} is not a list of strings: {value!r}")
+    return value
 
 
 def engine_argv(path: str) -> tuple[list[str], list[str]]:
-    """(entrypoint, command) of the engine service, as Compose hands them to the container."""
-    import yaml
+    """(entrypoint, command) of the engine service, as Compose hands them to the container.
 
+    The file is the engine service as the Compose v2 loader resolved it (JSON, written by the
+    test side with stack.rendered.resolve_services): `$$`, `${VAR:-x}` and .env are Compose's
+    business, not a second interpolator's here. The engine venvs have no Compose to call.
+    """
     with open(path, encoding="utf-8") as f:
-        doc = yaml.safe_load(f)
-    try:
-        service = doc["services"][SERVICE]
-    except (TypeError, KeyError):
-        raise Rejected(f"no services.{SERVICE} in {path}") from None
+        doc = json.load(f)
+    service = doc.get("service")
+    if not isinstance(service, dict):
+        raise Rejected(f"no services.{SERVICE} in {doc.get('file', path)}")
     return _argv_list(service.get("entrypoint"), "entrypoint"), _argv_list(service.get("command"), "command")
 
 
@@ -118,7 +92,16 @@ def judge(path: str, check: Callable[[list[str], list[str]], dict]) -> dict:
         result = {"ok": True, "values": values}
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - every failure is a verdict
         result = {"ok": False, "error": _rejection(exc, captured.getvalue())}
-    return {"file": path, "argv": argv, **result, "seconds": round(time.monotonic() - start, 3)}
+    return {"file": _original(path), "argv": argv, **result, "seconds": round(time.monotonic() - start, 3)}
+
+
+def _original(path: str) -> str:
+    """The compose file a resolved JSON document was made from (its own path otherwise)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f).get("file") or path
+    except (OSError, ValueError, AttributeError):
+        return path
 
 
 def main(engine: str, version: Callable[[], str], registries: Callable[[], dict],
@@ -130,7 +113,7 @@ def main(engine: str, version: Callable[[], str], registries: Callable[[], dict]
     """
     paths = sys.argv[1:]
     if not paths or any(p.startswith("-") for p in paths):
-        print(f"usage: python -m conformance.{engine} COMPOSE.yaml...", file=sys.stderr)
+        print(f"usage: python -m conformance.{engine} RESOLVED.json...", file=sys.stderr)
         return 2
     out = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)

@@ -21,6 +21,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 IMAGE = "glm5-compose/base:bookworm"
+sys.path.insert(0, str(ROOT))
+from recipe.goldens import MATRIX  # noqa: E402
+
+PROFILE = MATRIX["vllm-default"].to_dict()
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 5
 OOM = "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 1.74 GiB. GPU 4 has a total capacity of 139.81 GiB"
 LOADING = "Loading safetensors checkpoint shards:  50% Completed | 70/141 [00:03<00:03, 21.10it/s]"
@@ -61,10 +65,10 @@ def once(kind: str, folder: Path) -> float:
         engine["healthcheck"] = {"test": ["CMD", "test", "-f", "/tmp/ready"], "interval": "1s",
                                  "start_period": "60s"}
     path = folder / f"{kind}.yaml"
-    path.write_text(json.dumps({"name": f"glm5-bench-{uuid.uuid4().hex[:8]}", "services": {"engine": engine}}))
+    path.write_text(json.dumps({"name": f"glm5-bench-{uuid.uuid4().hex[:8]}", "x-profile": PROFILE,
+                                "services": {"engine": engine}}))
     try:
-        done = subprocess.run([sys.executable, "-m", "stack.up", "--compose-file", str(path), "--engine",
-                               "vllm", "--no-smoke"], cwd=ROOT, capture_output=True, text=True, timeout=180)
+        done = subprocess.run([sys.executable, "-m", "stack.up", "--compose-file", str(path), "--no-smoke"], cwd=ROOT, capture_output=True, text=True, timeout=180)
         exited = time.time()
         if kind == "fatal":
             assert done.returncode == 10, done.stdout + done.stderr

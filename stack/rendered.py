@@ -90,7 +90,8 @@ def load_render(path: str | os.PathLike) -> Rendered:
 
 
 def resolve_services(path: Path) -> dict:
-    """services of the file as `docker compose config --format json` resolves them."""
+    """services of the file as `docker compose config --format json` resolves them: variables
+    interpolated, .env read, `$$` turned into the `$` the container sees."""
     argv = [*compose_command(), "-f", str(path), "--profile", "*", "config", "--format", "json"]
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=COMPOSE_TIMEOUT)
@@ -104,7 +105,19 @@ def resolve_services(path: Path) -> dict:
         detail = " ".join(done.stderr.split())[:300]
         raise UsageError(f"{path}: docker compose config refused it: {detail}. Fix: re-render it with "
                          "generator.py (and check .env next to it)")
-    return json.loads(done.stdout).get("services") or {}
+    return _unescape(json.loads(done.stdout).get("services") or {})
+
+
+def _unescape(value):
+    """`config` re-escapes a literal `$` as `$$` so its output stays a compose file; what the
+    containers get (and what we compare with the profile) is the single `$`."""
+    if isinstance(value, str):
+        return value.replace("$$", "$")
+    if isinstance(value, list):
+        return [_unescape(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _unescape(v) for k, v in value.items()}
+    return value
 
 
 def compose_works() -> bool:

@@ -4,6 +4,7 @@ import json
 import re
 
 import pytest
+import yaml
 
 from recipe.engines import ENGINES
 from recipe.errors import RecipeError
@@ -130,7 +131,7 @@ def test_profile_round_trips_through_the_file(name):
     assert load_render(GOLDEN / f"{name}.yaml").profile == MATRIX[name]
 
 
-def test_from_compose_refuses_a_foreign_file(tmp_path):
+def test_load_render_refuses_a_foreign_file(tmp_path):
     foreign = tmp_path / "c.yaml"
     foreign.write_text("services: {}\n")
     with pytest.raises(RecipeError, match="has no valid x-profile block"):
@@ -162,3 +163,25 @@ def test_the_kv_cache_headroom_is_five_percent():
     assert weights_fit(model, 8, at_limit, 141)[2] is None
     usable, _, fix = weights_fit(model, 8, at_limit - 0.001, 141)
     assert fix is not None and usable < per_gpu * 1.05
+
+
+def argv_problems(doc: dict) -> list[str]:
+    """Why Compose could mangle the engine's argv: a string is shell-split, a number is not a string."""
+    out = []
+    for key in ("entrypoint", "command"):
+        value = doc["services"]["engine"].get(key)
+        if not isinstance(value, list):
+            out.append(f"{key} is {type(value).__name__}, not a list")
+        else:
+            out += [f"{key}[{i}] is {type(v).__name__}" for i, v in enumerate(value) if not isinstance(v, str)]
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(MATRIX))
+def test_the_engine_argv_is_written_as_lists_of_strings(name):
+    assert argv_problems(yaml.safe_load((GOLDEN / f"{name}.yaml").read_text())) == []
+
+
+def test_argv_problems_sees_what_compose_would_mangle():
+    doc = {"services": {"engine": {"entrypoint": "vllm serve", "command": ["m", 8, 0.85]}}}
+    assert argv_problems(doc) == ["entrypoint is str, not a list", "command[1] is int", "command[2] is float"]

@@ -15,12 +15,14 @@ from pathlib import Path
 
 import pytest
 
+from recipe.goldens import MATRIX
 from stack import up
 
 pytestmark = pytest.mark.docker
 
 ROOT = Path(__file__).resolve().parent.parent
 IMAGE = "glm5-compose/base:bookworm"
+PROFILE = MATRIX["vllm-default"].to_dict()
 
 START = [
     "INFO 02-12 09:14:02 [__init__.py:216] Automatically detected platform cuda.",
@@ -89,8 +91,9 @@ def stack(tmp_path):
                                           else "service_started"}},
             }
         path = tmp_path / "compose.yaml"
+        # A stand-in engine under the vLLM default's profile: make up reads the engine from it.
         path.write_text(json.dumps({"name": f"glm5-up-test-{uuid.uuid4().hex[:8]}",
-                                    "services": services}))
+                                    "x-profile": PROFILE, "services": services}))
         files.append(path)
         return path
 
@@ -102,8 +105,7 @@ def stack(tmp_path):
 
 def run_up(path, *args, timeout=180):
     start = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "stack.up", "--compose-file", str(path),
-                           "--engine", "vllm", *args],
+    done = subprocess.run([sys.executable, "-m", "stack.up", "--compose-file", str(path), *args],
                           cwd=ROOT, capture_output=True, text=True, timeout=timeout)
     return done, time.monotonic() - start
 

@@ -14,6 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from recipe.errors import BundleError
+from stack.rendered import resolve_services
+
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("CACHE") or ROOT / ".cache")
 VENVS = {"vllm": CACHE / "vllm-venv", "sglang": CACHE / "sglang-venv"}
@@ -21,6 +24,19 @@ STAMPS = {"vllm": ".vllm-env.stamp", "sglang": ".sglang-env.stamp"}
 BUILD = {"vllm": "make vllm-env", "sglang": "make sglang-env"}
 TIMEOUT_S = 900
 TIMINGS: list[str] = []  # one line per engine, printed in pytest's terminal summary (conftest.py)
+
+
+def resolve(path: Path, out: Path) -> Path:
+    """The engine service of a compose file as the Compose v2 loader resolves it, as a JSON
+    document for the checker (the engine venvs have no Compose: the reading happens here, in
+    the one place the bundle reads a render, stack.rendered)."""
+    try:
+        service = resolve_services(path).get("engine")
+    except BundleError as exc:
+        service = None
+        out.with_suffix(".error").write_text(str(exc))
+    out.write_text(json.dumps({"file": str(path), "service": service}))
+    return out
 
 
 def mutate(src: Path, dst: Path, edit) -> Path:
@@ -50,8 +66,10 @@ class Checker:
             self._missing = f"{venv} is not built (or half-built): run `{BUILD[self.engine]}` or `make conformance`"
             return self
         self._out, self._err = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
+        self._resolved = tempfile.TemporaryDirectory(prefix=f"conformance-{self.engine}-")
+        documents = [resolve(path, Path(self._resolved.name) / f"{i}.json") for i, path in enumerate(self.files)]
         self._proc = subprocess.Popen(
-            [str(venv / "bin" / "python"), "-m", f"conformance.{self.engine}", *map(str, self.files)],
+            [str(venv / "bin" / "python"), "-m", f"conformance.{self.engine}", *map(str, documents)],
             # Files, not pipes: the other engine's checker is not read meanwhile, and a full
             # pipe would stall it.
             cwd=ROOT, stdout=self._out, stderr=self._err,
