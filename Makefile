@@ -11,9 +11,13 @@ CACHE ?= $(CURDIR)/.cache
 ENGINE ?= vllm
 ARGS ?=
 UP_ARGS ?=
-# The file the last `generate` wrote (generator.py records it); the vLLM default otherwise.
-COMPOSE_FILE ?= $(shell cat .last-render 2>/dev/null || echo compose/vllm.yaml)
-COMPOSE ?= docker compose -f $(COMPOSE_FILE)
+# The rendered file that up, down, logs, smoke, preflight and download act on: COMPOSE_FILE=path,
+# else the file the last `generate` recorded in .last-render, else compose/vllm.yaml. A path is
+# data, never shell text: it reaches each recipe through the environment and one double-quoted
+# expansion, so a space or a `;` in it stays part of one argument and runs nothing.
+export GLM5_COMPOSE_FILE := $(value COMPOSE_FILE)
+RENDER = "$${GLM5_COMPOSE_FILE:-$$(grep -m1 . .last-render 2>/dev/null || echo compose/vllm.yaml)}"
+COMPOSE ?= docker compose -f $(RENDER)
 
 .DEFAULT_GOAL := help
 .PHONY: help venv generate up down logs smoke test sglang-shapes e2e rehearse rehearse-negative test-docker golden bench-cli bench-up bench-rehearsal
@@ -34,7 +38,7 @@ generate: $(VENV)/.stamp ## render the deployment: ENGINE=vllm|sglang, ARGS="mor
 
 up: $(VENV)/.stamp ## start what the last generate wrote, follow the load phase by phase, then run the sidecar
 	@mkdir -p reports
-	SMOKE_USER=$$(stat -c %u:%g reports) $(PY) -m stack.up --compose-file $(COMPOSE_FILE) $(UP_ARGS)
+	SMOKE_USER=$$(stat -c %u:%g reports) $(PY) -m stack.up --compose-file $(RENDER) $(UP_ARGS)
 
 down: ## stop the stack (the HF cache and the JIT-cache volume stay)
 	$(COMPOSE) down

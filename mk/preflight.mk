@@ -6,7 +6,7 @@ PY ?= .venv/bin/python
 .PHONY: preflight download
 
 preflight: $(VENV)/.stamp ## check this host against the rendered profile (GPUs, Docker, disk, port, ...)
-	$(PY) -m stack.preflight --compose-file $(COMPOSE_FILE)
+	$(PY) -m stack.preflight --compose-file $(RENDER)
 
 download: $(VENV)/.stamp ## fetch the profile's weights into its HF cache ahead of `up` (resumable)
-	$(PY) -m stack.download --compose-file $(COMPOSE_FILE)
+	$(PY) -m stack.download --compose-file $(RENDER)
