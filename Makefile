@@ -1,6 +1,7 @@
-# GLM-5 Compose bundle. `make help` lists the targets.
+# GLM-5 Compose bundle. `make help` lists the targets: operator targets first, developer after.
 #   make generate ENGINE=sglang   render compose/sglang.yaml (any generator option: ARGS="--tp 4 ...")
-#   make up / down / logs / smoke run what the last generate wrote
+#   make preflight / download / up / smoke / logs / down  act on what the last generate wrote;
+#                                 ARGS="..." is passed to the tool (e.g. make download ARGS=--dry-run)
 #   make test                     the fast suite (generator, compose loader, sidecar)
 
 SHELL := /bin/bash
@@ -9,21 +10,30 @@ VENV := .venv
 PY := $(VENV)/bin/python
 CACHE ?= $(CURDIR)/.cache
 ENGINE ?= vllm
+# Options for the target's own tool, appended to its command line (every operator target).
 ARGS ?=
-UP_ARGS ?=
 # The rendered file that up, down, logs, smoke, preflight and download act on: COMPOSE_FILE=path,
 # else the file the last `generate` recorded in .last-render, else compose/vllm.yaml. A path is
 # data, never shell text: it reaches each recipe through the environment and one double-quoted
 # expansion, so a space or a `;` in it stays part of one argument and runs nothing.
 export GLM5_COMPOSE_FILE := $(value COMPOSE_FILE)
 RENDER = "$${GLM5_COMPOSE_FILE:-$$(grep -m1 . .last-render 2>/dev/null || echo compose/vllm.yaml)}"
-COMPOSE ?= docker compose -f $(RENDER)
+# `docker compose`, or the fix when the Compose v2 plugin is missing (scripts/compose.sh).
+COMPOSE ?= scripts/compose.sh -f $(RENDER)
+# What an operator runs, in order; `make help` lists these first.
+OPERATOR_TARGETS := venv generate preflight download up smoke logs down
 
 .DEFAULT_GOAL := help
 .PHONY: help venv generate up down logs smoke test sglang-shapes e2e rehearse rehearse-negative test-docker golden bench-cli bench-up bench-rehearsal
 
-help:
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/^[^:]*:\([a-z-]*\):.*## /  \1\t/' | sort | expand -t 22
+help: ## this list
+	@echo 'Operator targets, in the order you run them (ARGS="..." passes options to the tool):'
+	@for t in $(OPERATOR_TARGETS); do grep -hE "^$$t:.*## " $(MAKEFILE_LIST); done | $(HELP_LINE)
+	@echo; echo 'Developer targets:'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | grep -vE '^($(subst $(SPACE),|,$(OPERATOR_TARGETS))):' \
+		| sort -t: -k1,1 | $(HELP_LINE)
+SPACE := $(subst ,, )
+HELP_LINE = sed 's/^\([a-z-]*\):.*\#\# /  \1\t/' | expand -t 22
 
 # The venv is rebuilt when a requirements file changes.
 $(VENV)/.stamp: requirements.txt requirements-dev.txt smoke/requirements.txt
@@ -37,18 +47,19 @@ generate: $(VENV)/.stamp ## render the deployment: ENGINE=vllm|sglang, ARGS="mor
 	$(PY) generator.py --engine $(ENGINE) $(ARGS)
 
 up: $(VENV)/.stamp ## start what the last generate wrote, follow the load phase by phase, then run the sidecar
+	@scripts/compose.sh version >/dev/null
 	@mkdir -p reports
-	SMOKE_USER=$$(stat -c %u:%g reports) $(PY) -m stack.up --compose-file $(RENDER) $(UP_ARGS)
+	SMOKE_USER=$$(stat -c %u:%g reports) $(PY) -m stack.up --compose-file $(RENDER) $(ARGS)
 
-down: ## stop the stack (the HF cache and the JIT-cache volume stay)
-	$(COMPOSE) down
+down: ## stop the stack (the HF cache and the JIT-cache volume stay; ARGS=-v drops the JIT cache)
+	$(COMPOSE) down $(ARGS)
 
-logs: ## follow the engine's logs
-	$(COMPOSE) logs -f engine
+logs: ## follow the engine's logs (e.g. ARGS="--tail 200")
+	$(COMPOSE) logs -f $(ARGS) engine
 
 smoke: ## re-run the health-check sidecar against the running stack; exits with its verdict
 	@mkdir -p reports
-	SMOKE_USER=$$(stat -c %u:%g reports) $(COMPOSE) --profile smoke run --rm --no-deps smoke
+	SMOKE_USER=$$(stat -c %u:%g reports) $(COMPOSE) --profile smoke run --rm --no-deps smoke $(ARGS)
 
 test: $(VENV)/.stamp ## the fast test suite: generator, Compose loader, sidecar
 	$(PY) -m pytest -q tests --ignore=tests/e2e --ignore=tests/conformance \

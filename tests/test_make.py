@@ -1,5 +1,7 @@
 """The make targets treat the rendered file's path as data: a path read from .last-render (or
 given as COMPOSE_FILE) reaches each tool as one argument, and nothing in it runs as a command.
+ARGS reaches the tool too; without Compose v2 the targets say how to install it; `make help`
+lists the operator targets first.
 
 The real Makefile and mk/*.mk run in a copy of the repo's make files, with the venv's python and
 `docker` replaced by recorders of their argv: the shell that make starts is the real one.
@@ -7,6 +9,7 @@ The real Makefile and mk/*.mk run in a copy of the repo's make files, with the v
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -42,7 +45,9 @@ def makedir(tmp_path):
     work = tmp_path / "repo"
     (work / "mk").mkdir(parents=True)
     (work / "smoke").mkdir()
+    (work / "scripts").mkdir()
     shutil.copy(ROOT / "Makefile", work)
+    shutil.copy(ROOT / "scripts" / "compose.sh", work / "scripts")
     for mk in (ROOT / "mk").glob("*.mk"):
         shutil.copy(mk, work / "mk")
     for req in ("requirements.txt", "requirements-dev.txt", "smoke/requirements.txt"):
@@ -68,6 +73,7 @@ def run_make(makedir, target, *args, env=None):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     calls = [json.loads(line) for line in log.read_text().splitlines()]
+    calls = [c for c in calls if c[1:] != ["compose", "version"]]  # scripts/compose.sh's probe
     assert len(calls) == 1, calls
     return [Path(calls[0][0]).name, *calls[0][1:]]
 
@@ -101,3 +107,101 @@ def test_without_a_recorded_render_targets_act_on_the_vllm_default(makedir, last
         (makedir[0] / ".last-render").write_text(last_render)
     argv = run_make(makedir, "preflight")
     assert argv[-1] == "compose/vllm.yaml"
+
+
+# --- ARGS, Compose v2, make help: the real Makefile in the repo, the real tools --------------
+
+from test_download import compose, hub  # noqa: E402,F401  (fixtures: the fake hub, a render)
+
+OPERATOR = ["venv", "generate", "preflight", "download", "up", "smoke", "logs", "down"]
+
+
+def make(*args, env=None):
+    """`make ARGS...` in the repo with this interpreter as the venv's (-o: never rebuild it)."""
+    environ = {k: v for k, v in os.environ.items() if k not in ("ARGS", "COMPOSE_FILE", "MAKEFLAGS")}
+    environ.update(env or {})
+    return subprocess.run(["make", "--no-print-directory", "-o", ".venv/.stamp", f"PY={sys.executable}", *args],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120, env=environ)
+
+
+def test_download_dry_run_arrives_and_fetches_nothing(hub, compose):  # noqa: F811
+    env = {"HF_ENDPOINT": hub.url, "HF_HOME": str(compose.parent.parent / "hf-home"),
+           "HF_HUB_DOWNLOAD_TIMEOUT": "10", "HF_HUB_DISABLE_TELEMETRY": "1", "HF_TOKEN": ""}
+    done = make("download", "ARGS=--dry-run", f"COMPOSE_FILE={compose}", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "4 to fetch" in done.stdout
+    assert not hub.gets("model-00001-of-00002.safetensors"), "ARGS=--dry-run was dropped: a real download ran"
+
+
+def test_preflight_args_arrive_and_make_reports_the_tools_code(tmp_path):
+    report = tmp_path / "chosen.json"
+    done = make("preflight", f"ARGS=--report {report}", "COMPOSE_FILE=compose/vllm.yaml")
+    assert report.is_file(), done.stdout + done.stderr
+    if done.returncode:  # no GPU here: preflight FAILs (1); make turns any failure into 2
+        assert done.returncode == 2
+        assert re.search(r"\[.*preflight\] Error 1$", done.stderr, re.M), done.stderr
+
+
+def test_up_args_arrive():
+    done = make("up", "ARGS=--help", "COMPOSE_FILE=compose/vllm.yaml", env={"DOCKER": "true"})
+    assert done.returncode == 0, done.stderr
+    assert "--no-smoke" in done.stdout
+
+
+@pytest.mark.parametrize("target, args, tail", [
+    ("down", "-v", ["down", "-v"]),
+    ("logs", "--tail 200", ["-f", "--tail", "200", "engine"]),
+    ("smoke", "--timeout 30", ["smoke", "--timeout", "30"]),
+    ("up", "--no-smoke", ["--no-smoke"]),
+    ("preflight", "--report x.json", ["--report", "x.json"]),
+    ("download", "--dry-run", ["--dry-run"]),
+])
+def test_args_land_where_the_tool_reads_them(makedir, target, args, tail):
+    argv = run_make(makedir, target, f"ARGS={args}")
+    assert argv[-len(tail):] == tail
+
+
+def test_without_compose_v2_the_targets_say_how_to_install_it(tmp_path):
+    stub = tmp_path / "docker"  # answers `compose` the way a docker CLI without the plugin does
+    stub.write_text('#!/bin/sh\necho "docker: unknown command: docker $1" >&2\nexit 1\n')
+    stub.chmod(0o755)
+    message = ("Error: docker compose: the Compose v2 plugin is not installed. Fix: install "
+               "docker-compose-plugin from Docker's apt repository (https://docs.docker.com/engine/install/; "
+               "the steps are in README.md, \"Host requirements\"), then check `docker compose version`")
+    for target in ("up", "smoke", "logs", "down"):
+        done = make(target, "COMPOSE_FILE=compose/vllm.yaml", env={"DOCKER": str(stub)})
+        assert done.returncode == 2, (target, done.stdout)
+        assert done.stderr.splitlines()[0] == message, target
+        assert re.search(rf"\[.*{target}\] Error 13$", done.stderr, re.M)
+
+
+def test_without_docker_the_targets_say_what_to_install(tmp_path):
+    done = make("down", "COMPOSE_FILE=compose/vllm.yaml", env={"DOCKER": str(tmp_path / "no-docker")})
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[0] == (
+        "Error: docker: not found. Fix: install Docker Engine 25+ (docker-ce) and docker-compose-plugin "
+        "from Docker's apt repository (https://docs.docker.com/engine/install/; the steps are in "
+        "README.md, \"Host requirements\")")
+
+
+def test_the_readme_section_the_fix_points_to_exists():
+    script = (ROOT / "scripts" / "compose.sh").read_text()
+    section = re.search(r'README\.md, \\"([^"\\]+)\\"', script).group(1)
+    readme = (ROOT / "README.md").read_text()
+    assert f"\n## {section}\n" in readme
+    assert "docker-compose-plugin" in readme.split(f"\n## {section}\n")[1].split("\n## ")[0]
+
+
+def test_help_lists_operator_targets_first_in_order_then_every_other_target_once():
+    done = make("help")
+    assert done.returncode == 0, done.stderr
+    operator_part, developer_part = done.stdout.split("Developer targets:")
+
+    def listed(part):
+        return [line.split()[0] for line in part.splitlines() if line.startswith("  ")]
+
+    assert listed(operator_part) == OPERATOR
+    documented = set()
+    for mk in [ROOT / "Makefile", *sorted((ROOT / "mk").glob("*.mk"))]:
+        documented |= set(re.findall(r"^([a-z-]+):.*## ", mk.read_text(), re.M))
+    assert sorted(listed(operator_part) + listed(developer_part)) == sorted(documented)
