@@ -30,6 +30,7 @@ class ToolCall:
     arguments: str = ""
     fragments: list[str] = field(default_factory=list)  # streamed argument pieces, in order
     names: list[str] = field(default_factory=list)  # every non-empty name a delta carried
+    id: str = ""  # the call's id (streamed: the first one its deltas carried)
 
 
 @dataclass
@@ -40,6 +41,7 @@ class Answer:
     tool_calls: list[ToolCall] = field(default_factory=list)
     finish_reason: str | None = None
     streamed: bool = False
+    completion_tokens: int | None = None  # usage.completion_tokens, when the engine sends it
 
 
 def read_answer(ex: Exchange) -> Answer:
@@ -108,13 +110,23 @@ def _from_body(body) -> Answer:
         raise BadAnswer(f"choices[0].message is not an object: {excerpt(str(message))}", hints.NOT_JSON)
     answer = Answer(content=_text(message.get("content")), finish_reason=choice.get("finish_reason"))
     answer.reasoning, answer.reasoning_field = _reasoning(message)
+    answer.completion_tokens = _completion_tokens(body)
     for call in message.get("tool_calls") or []:
-        fn = (call or {}).get("function") or {}
+        call = call if isinstance(call, dict) else {}
+        fn = call.get("function") or {}
         name, args = _text(fn.get("name")), fn.get("arguments")
         # Arguments must be a JSON string per the OpenAI API; keep a non-string visible as-is.
         args_text = args if isinstance(args, str) else repr(args)
-        answer.tool_calls.append(ToolCall(name=name, arguments=args_text, names=[name] if name else []))
+        answer.tool_calls.append(
+            ToolCall(name=name, arguments=args_text, names=[name] if name else [], id=_text(call.get("id")))
+        )
     return answer
+
+
+def _completion_tokens(obj: dict) -> int | None:
+    usage = obj.get("usage")
+    n = usage.get("completion_tokens") if isinstance(usage, dict) else None
+    return n if isinstance(n, int) else None
 
 
 def _from_events(events: list[dict]) -> Answer:
@@ -127,6 +139,7 @@ def _from_events(events: list[dict]) -> Answer:
                 f"engine error in stream event {n}: {excerpt(str(event['error']), 200)}",
                 hints.SERVER_ERROR,
             )
+        answer.completion_tokens = _completion_tokens(event) or answer.completion_tokens
         choices = event.get("choices") or []
         if not choices:
             continue  # e.g. a usage-only chunk
@@ -141,6 +154,8 @@ def _from_events(events: list[dict]) -> Answer:
             tc = tc or {}
             call = calls.setdefault(tc.get("index", pos), ToolCall())
             fn = tc.get("function") or {}
+            if tc.get("id") and not call.id:
+                call.id = _text(tc["id"])
             if fn.get("name"):
                 call.names.append(fn["name"])
                 call.name = call.name or fn["name"]

@@ -1,10 +1,8 @@
 """The checks of DESIGN section 4, as pure functions of the answers.
 
 Requests ("probes") are made once and shared: several checks judge the same answer from
-different angles, and streamed checks compare against their non-streamed twin. Every probe
-falls into one of four kinds of request, the only distinction the CI's scripted model makes:
-(a) thinking on, no tools; (b) thinking off; (c) tools offered, last message from the user;
-(d) tools offered, last message a tool result.
+different angles, and streamed checks compare against their non-streamed twin. A probe is
+named after its kind of request (smoke/kinds.py), plus `-stream` for the streamed twin.
 """
 
 from __future__ import annotations
@@ -18,6 +16,7 @@ import jsonschema
 from . import hints
 from .answer import Answer, BadAnswer, ToolCall, read_answer
 from .client import Exchange, excerpt
+from .kinds import CHAT, CHAT_QUESTION, NOTHINK, RESULT, TOOL, TOOL_QUESTION
 from .result import CheckResult, failed, passed
 
 # The seed document's tool, verbatim.
@@ -35,8 +34,6 @@ WEATHER_TOOL = {
 }
 TOOL_NAME = WEATHER_TOOL["function"]["name"]
 TOOL_SCHEMA = WEATHER_TOOL["function"]["parameters"]
-TOOL_QUESTION = "What's the weather in Tokyo?"
-CHAT_QUESTION = "Say hello in one short sentence."
 
 # Caps, not targets: a real GLM-5 thinks before it answers, and a cut-off answer would fail
 # for the wrong reason.
@@ -59,40 +56,49 @@ TOOL_MARKERS = ("<tool_call>", "</tool_call>", "<arg_key>", "<arg_value>")
 THINK_MARKERS = ("<think>", "</think>")
 
 
-def probe_bodies(model: str, temperature: float | None = None, max_model_len: int | None = None) -> dict[str, dict]:
-    """Request bodies by probe name. Streamed probes are their twin plus `stream: true`."""
+def caps(max_model_len: int | None) -> tuple[int, int]:
+    """(thinking cap, plain cap) for max_tokens on a server with this context length."""
     room = max(16, max_model_len - PROMPT_ROOM) if max_model_len else THINKING_MAX_TOKENS
-    thinking_cap, plain_cap = min(THINKING_MAX_TOKENS, room), min(PLAIN_MAX_TOKENS, room)
-    user = [{"role": "user", "content": CHAT_QUESTION}]
-    tool_user = [{"role": "user", "content": TOOL_QUESTION}]
-    tools = {"tools": [WEATHER_TOOL], "tool_choice": "auto"}
-    base = {
-        "thinking": {"messages": user, "max_tokens": thinking_cap},  # kind a
-        "no-thinking": {  # kind b
-            "messages": user,
-            "max_tokens": plain_cap,
-            "chat_template_kwargs": {"enable_thinking": False},
-        },
-        "tool": {"messages": tool_user, "max_tokens": thinking_cap, **tools},  # kind c
-        "tool-result": {  # kind d
-            "messages": tool_user
-            + [
-                {"role": "assistant", "content": None, "tool_calls": [CANNED_CALL]},
-                {"role": "tool", "tool_call_id": CANNED_CALL["id"], "content": CANNED_RESULT},
-            ],
-            "max_tokens": thinking_cap,
-            **tools,
-        },
-    }
+    return min(THINKING_MAX_TOKENS, room), min(PLAIN_MAX_TOKENS, room)
+
+
+TOOLS_AUTO = {"tools": [WEATHER_TOOL], "tool_choice": "auto"}
+TOOL_USER = [{"role": "user", "content": TOOL_QUESTION}]
+# A conversation whose last message is the canned call's result.
+RESULT_MESSAGES = TOOL_USER + [
+    {"role": "assistant", "content": None, "tool_calls": [CANNED_CALL]},
+    {"role": "tool", "tool_call_id": CANNED_CALL["id"], "content": CANNED_RESULT},
+]
+
+
+def finish_bodies(base: dict[str, dict], model: str, temperature: float | None, streamed: set[str]) -> dict[str, dict]:
+    """Add the model (and temperature) to each body; `streamed` probes also get a `-stream` twin."""
     bodies = {}
     for name, body in base.items():
         body = {"model": model, **body}
         if temperature is not None:
             body["temperature"] = temperature
         bodies[name] = body
-        if name != "tool-result":
+        if name in streamed:
             bodies[name + "-stream"] = {**body, "stream": True}
     return bodies
+
+
+def probe_bodies(model: str, temperature: float | None = None, max_model_len: int | None = None) -> dict[str, dict]:
+    """Request bodies by probe name. Streamed probes are their twin plus `stream: true`."""
+    thinking_cap, plain_cap = caps(max_model_len)
+    user = [{"role": "user", "content": CHAT_QUESTION}]
+    base = {
+        CHAT: {"messages": user, "max_tokens": thinking_cap},
+        NOTHINK: {
+            "messages": user,
+            "max_tokens": plain_cap,
+            "chat_template_kwargs": {"enable_thinking": False},
+        },
+        TOOL: {"messages": TOOL_USER, "max_tokens": thinking_cap, **TOOLS_AUTO},
+        RESULT: {"messages": RESULT_MESSAGES, "max_tokens": thinking_cap, **TOOLS_AUTO},
+    }
+    return finish_bodies(base, model, temperature, streamed={CHAT, NOTHINK, TOOL})
 
 
 @dataclass(frozen=True)
@@ -255,7 +261,7 @@ def _judge(name: str, body: Callable[[], str]) -> CheckResult:
 
 def check_chat(ex: dict[str, Exchange]) -> CheckResult:
     def body():
-        a = read_answer(ex["thinking"])
+        a = read_answer(ex["chat"])
         _content_present(a)
         return f"content {excerpt(a.content, 60)!r}"
 
@@ -264,7 +270,7 @@ def check_chat(ex: dict[str, Exchange]) -> CheckResult:
 
 def check_reasoning_on(ex) -> CheckResult:
     def body():
-        a = read_answer(ex["thinking"])
+        a = read_answer(ex["chat"])
         _reasoning_present(a)
         return f"{len(a.reasoning)} chars in {a.reasoning_field}, content {excerpt(a.content, 40)!r}"
 
@@ -286,7 +292,7 @@ def _reasoning_absent(a: Answer) -> str:
 
 
 def check_reasoning_off(ex) -> CheckResult:
-    return _judge("reasoning-off", lambda: _reasoning_absent(read_answer(ex["no-thinking"])))
+    return _judge("reasoning-off", lambda: _reasoning_absent(read_answer(ex["nothink"])))
 
 
 def check_tool_call(ex) -> CheckResult:
@@ -329,7 +335,7 @@ def check_reasoning_on_stream(ex) -> CheckResult:
 
     return _judge(
         "reasoning-on-stream",
-        lambda: _twin_note(ok, read_answer(ex["thinking-stream"]), ex["thinking"], _agree_reasoning),
+        lambda: _twin_note(ok, read_answer(ex["chat-stream"]), ex["chat"], _agree_reasoning),
     )
 
 
@@ -337,7 +343,7 @@ def check_reasoning_off_stream(ex) -> CheckResult:
     return _judge(
         "reasoning-off-stream",
         lambda: _twin_note(
-            _reasoning_absent, read_answer(ex["no-thinking-stream"]), ex["no-thinking"], _agree_reasoning
+            _reasoning_absent, read_answer(ex["nothink-stream"]), ex["nothink"], _agree_reasoning
         ),
     )
 
@@ -401,7 +407,7 @@ def _stream_blame(f: _Fail, twin: Answer | None, twin_right: bool) -> _Fail:
 
 def check_tool_round_trip(ex) -> CheckResult:
     def body():
-        a = read_answer(ex["tool-result"])
+        a = read_answer(ex["result"])
         _no_tool_text(a)
         _no_think_tags(a)
         if a.tool_calls or a.finish_reason == "tool_calls":
@@ -420,7 +426,7 @@ def check_tool_round_trip(ex) -> CheckResult:
 
 def check_no_tools(ex) -> CheckResult:
     def body():
-        a = read_answer(ex["thinking"])
+        a = read_answer(ex["chat"])
         _no_tool_calls(a, hints.TOOLS_WITHOUT_TOOLS)
         _no_tool_text(a)
         _no_think_tags(a)
@@ -431,13 +437,13 @@ def check_no_tools(ex) -> CheckResult:
 
 
 CHECKS: list[Check] = [
-    Check("chat", ("thinking",), check_chat),
-    Check("reasoning-on", ("thinking",), check_reasoning_on),
-    Check("reasoning-off", ("no-thinking",), check_reasoning_off),
+    Check("chat", ("chat",), check_chat),
+    Check("reasoning-on", ("chat",), check_reasoning_on),
+    Check("reasoning-off", ("nothink",), check_reasoning_off),
     Check("tool-call", ("tool",), check_tool_call),
-    Check("reasoning-on-stream", ("thinking-stream", "thinking"), check_reasoning_on_stream),
-    Check("reasoning-off-stream", ("no-thinking-stream", "no-thinking"), check_reasoning_off_stream),
+    Check("reasoning-on-stream", ("chat-stream", "chat"), check_reasoning_on_stream),
+    Check("reasoning-off-stream", ("nothink-stream", "nothink"), check_reasoning_off_stream),
     Check("tool-call-stream", ("tool-stream", "tool"), check_tool_call_stream),
-    Check("tool-round-trip", ("tool-result",), check_tool_round_trip),
-    Check("no-tools", ("thinking",), check_no_tools),
+    Check("tool-round-trip", ("result",), check_tool_round_trip),
+    Check("no-tools", ("chat",), check_no_tools),
 ]

@@ -83,6 +83,10 @@ class Client:
             ex = self._send("POST", "/v1/chat/completions", body, self.timeout, stream=stream)
         return ex
 
+    def post(self, path: str, body: dict) -> Exchange:
+        """POST a JSON body to a non-streaming endpoint (e.g. vLLM's /tokenize); not retried."""
+        return self._send("POST", path, body, self.timeout, stream=False)
+
     def _send(self, method: str, path: str, body: dict | None, timeout: float, stream: bool) -> Exchange:
         ex = Exchange(method, path)
         start = time.monotonic()

@@ -101,3 +101,49 @@ NOT_READY = (
     "the engine did not become ready before --deadline: read its log (docker compose logs "
     "engine); a cold GLM-5 load takes 10-40 min, raise --deadline / SMOKE_DEADLINE if needed"
 )
+
+# --- the second tier (smoke/agentic.py): what agents hit a step further in ---------------
+PARALLEL_TOOLS = (
+    "matches zai-org/GLM-5#58: parallel tool calls break with MTP speculative decoding on vLLM "
+    'v0.21 ("Invalid tool parameters" in most agent turns, fine with MTP off): render with '
+    "--speculative off or use a newer engine image; check --tool-call-parser glm47"
+)
+PARALLEL_STREAM = (
+    "streamed parallel calls differ from the non-streamed ones: zai-org/GLM-5#58 (MTP + "
+    "parallel tools on vLLM v0.21) or sglang#35564 (glm47 streaming differs from one-shot "
+    "parsing); render with --speculative off or use a newer engine image"
+)
+TOOL_RESULT_LIST = (
+    "the chat template got the tool result as a list of content parts and printed its repr: "
+    "start vLLM with --chat-template-content-format string (recipes#327, vllm#39614)"
+)
+TOOL_RESULT_MISSING = (
+    "the tool result is not in the prompt the model sees: start vLLM with "
+    "--chat-template-content-format string (recipes#327, vllm#39614: given a list, GLM-5's "
+    "template prints a repr and GLM-5.1's prints nothing); if it is set, the chat template "
+    "does not render `tool` messages (zai-org/GLM-5#45: re-download the model's template)"
+)
+TRUNCATED_LEAK = (
+    "thinking cut off by max_tokens came back as content: start the engine with "
+    "--reasoning-parser glm45; if it is set, this is vllm#48201 (reasoning that runs out of "
+    "tokens is mis-split): update vLLM, and give clients room (max_tokens, thinking_token_budget)"
+)
+TRUNCATED_EMPTY = (
+    "matches vllm#48201: the thinking used up max_tokens and the answer is empty with no "
+    "reasoning to show why: update vLLM, check --reasoning-parser glm45, and give clients room "
+    "(a larger max_tokens, or thinking_token_budget on vLLM)"
+)
+MAX_TOKENS_IGNORED = (
+    "the engine wrote more tokens than max_tokens asked for: engine bug; update the engine"
+)
+FORCED_CALL = (
+    'forced tool choice ("required" or a named function) takes another path than auto: the '
+    "engine constrains the answer with structured output (a JSON schema on older vLLM, glm47's "
+    "structural tag on vLLM 0.32 and SGLang 0.5.23) and parses it apart from auto calls; "
+    "vLLM 0.32 reads glm47's forced calls only with --enable-auto-tool-choice. Check "
+    "--tool-call-parser glm47 --enable-auto-tool-choice, then update the engine"
+)
+PROMPT_ENDPOINT = (
+    "the engine's /tokenize + /detokenize failed on a chat conversation: read its log (vLLM "
+    "and SGLang serve both by default)"
+)

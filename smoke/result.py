@@ -25,6 +25,9 @@ class CheckResult:
     detail: str
     hint: str | None = None
     latency_s: float | None = None  # latency of the request(s) the check judged
+    # The probes the check judged: request sent and raw answer (runner.record), so an
+    # operator can file an engine bug from the report alone.
+    exchanges: list[dict] = field(default_factory=list)
 
     def to_json(self) -> dict:
         d = asdict(self)

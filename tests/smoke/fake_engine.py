@@ -36,7 +36,11 @@ class FakeEngine:
         self.raw: dict = {}
         # kind -> edit(chunks) -> chunks, for streams that no Reply can express.
         self.edit_chunks: dict = {}
-        self.seen: list[dict] = []
+        # How the chat template gets a tool message's content: see shapes.prompt.
+        self.tool_content = "string"
+        self.tokenize_status = 200  # e.g. 404: an engine without /tokenize
+        self.seen: list[dict] = []  # chat requests
+        self.seen_tokenize: list[dict] = []
         self.release = threading.Event()  # lets hanging handlers go at teardown
         self.lock = threading.Lock()
         server.expect_request("/health").respond_with_handler(self._health)
@@ -44,6 +48,8 @@ class FakeEngine:
         server.expect_request("/version").respond_with_handler(self._version)
         server.expect_request("/server_info").respond_with_handler(self._server_info)
         server.expect_request("/v1/chat/completions", method="POST").respond_with_handler(self._chat)
+        server.expect_request("/tokenize", method="POST").respond_with_handler(self._tokenize)
+        server.expect_request("/detokenize", method="POST").respond_with_handler(self._detokenize)
 
     @property
     def url(self) -> str:
@@ -78,6 +84,24 @@ class FakeEngine:
             info = {"version": "0.5.23", "tool_call_parser": "glm47", "reasoning_parser": "glm45", "tp_size": 8}
             return Response(json.dumps(info), content_type="application/json")
         return Response("Not Found", status=404)
+
+    def _tokenize(self, request: Request) -> Response:
+        body = request.get_json()
+        with self.lock:
+            self.seen_tokenize.append({"body": body, "auth": request.headers.get("Authorization")})
+        if self.tokenize_status != 200:
+            return Response('{"detail": "Not Found"}', status=self.tokenize_status, content_type="application/json")
+        # One token per character: enough for /detokenize to give the prompt back.
+        tokens = [ord(c) for c in shapes.prompt(body, self.tool_content)]
+        answer = {"count": len(tokens), "max_model_len": self.max_model_len or 202752, "tokens": tokens}
+        if self.engine == "vllm":
+            answer["token_strs"] = None
+        return Response(json.dumps(answer), content_type="application/json")
+
+    def _detokenize(self, request: Request) -> Response:
+        text = "".join(chr(t) for t in request.get_json()["tokens"])
+        key = "prompt" if self.engine == "vllm" else "text"  # vLLM's and SGLang's answers
+        return Response(json.dumps({key: text}), content_type="application/json")
 
     def _chat(self, request: Request) -> Response:
         body = request.get_json()

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from smoke.kinds import CHAT, NAMED, NOTHINK, PARALLEL, REQUIRED, RESULT, TOOL, TRUNCATED, kind_of  # noqa: F401
+
 ENGINES = ("vllm", "sglang")
 REASONING_FIELD = {"vllm": "reasoning", "sglang": "reasoning_content"}
 
@@ -20,6 +22,7 @@ class Call:
     name: str
     arguments: dict | str  # a str is sent verbatim (e.g. not JSON)
     fragments: tuple[str, ...] | None = None  # streamed pieces; default: split `arguments`
+    id: str | None = None  # default: the engine's id for the call's position
 
     @property
     def text(self) -> str:
@@ -34,6 +37,7 @@ class Reply:
     reasoning: str = ""
     calls: tuple[Call, ...] = ()
     finish_reason: str | None = None  # default: tool_calls if calls else stop
+    completion_tokens: int = 20  # usage.completion_tokens
 
     @property
     def finish(self) -> str:
@@ -41,31 +45,31 @@ class Reply:
 
 
 WEATHER = Call("get_weather", {"city": "Tokyo"})
+PARIS = Call("get_weather", {"city": "Paris"})
 
-# The kinds of request the CI's scripted model tells apart (see smoke/checks.py).
+# What the model means for each kind of request (smoke/kinds.py).
 SCRIPT = {
-    "a": Reply(reasoning="The user wants a short greeting.", content="Hello! Nice to meet you."),
-    "b": Reply(content="Hello! Nice to meet you."),
-    "c": Reply(reasoning="The user asks for the weather in Tokyo; call get_weather.", calls=(WEATHER,)),
-    "d": Reply(reasoning="The tool says sunny and 22 C.", content="It is sunny and 22 °C in Tokyo."),
+    CHAT: Reply(reasoning="The user wants a short greeting.", content="Hello! Nice to meet you."),
+    NOTHINK: Reply(content="Hello! Nice to meet you."),
+    TOOL: Reply(reasoning="The user asks for the weather in Tokyo; call get_weather.", calls=(WEATHER,)),
+    RESULT: Reply(reasoning="The tool says sunny and 22 C.", content="It is sunny and 22 °C in Tokyo."),
+    PARALLEL: Reply(reasoning="Two cities, so two calls.", calls=(WEATHER, PARIS)),
+    # Thinking cut by max_tokens: all of it in reasoning, nothing else.
+    TRUNCATED: Reply(reasoning="A kilo is a kilo whatever it is made of, so", finish_reason="length"),
+    REQUIRED: Reply(reasoning="The user asks for the weather in Tokyo; call get_weather.", calls=(WEATHER,)),
+    NAMED: Reply(reasoning="The user asks for the weather in Tokyo; call get_weather.", calls=(WEATHER,)),
 }
 
+_CALL_XML = "<tool_call>get_weather<arg_key>city</arg_key><arg_value>{}</arg_value></tool_call>"
 RAW = {
-    "a": "The user wants a short greeting.</think>Hello! Nice to meet you.",
-    "b": "Hello! Nice to meet you.",
-    "c": "The user asks for the weather in Tokyo; call get_weather.</think>"
-    "<tool_call>get_weather<arg_key>city</arg_key><arg_value>Tokyo</arg_value></tool_call>",
-    "d": "The tool says sunny and 22 C.</think>It is sunny and 22 °C in Tokyo.",
+    CHAT: "The user wants a short greeting.</think>Hello! Nice to meet you.",
+    NOTHINK: "Hello! Nice to meet you.",
+    TOOL: "The user asks for the weather in Tokyo; call get_weather.</think>" + _CALL_XML.format("Tokyo"),
+    RESULT: "The tool says sunny and 22 C.</think>It is sunny and 22 °C in Tokyo.",
+    PARALLEL: "Two cities, so two calls.</think>" + _CALL_XML.format("Tokyo") + _CALL_XML.format("Paris"),
+    TRUNCATED: "A kilo is a kilo whatever it is made of, so",
 }
-
-
-def kind_of(body: dict) -> str:
-    """Which scripted reply a request gets: the same rule as the CI's tiny model."""
-    if body.get("tools"):
-        return "d" if (body.get("messages") or [{}])[-1].get("role") == "tool" else "c"
-    if (body.get("chat_template_kwargs") or {}).get("enable_thinking") is False:
-        return "b"
-    return "a"
+RAW[REQUIRED] = RAW[NAMED] = RAW[TOOL]
 
 
 def pieces(text: str, size: int = 7) -> list[str]:
@@ -88,8 +92,8 @@ def default_fragments(engine: str, call: Call) -> list[str]:
 def _tool_call(engine: str, i: int, call: Call) -> dict:
     fn = {"name": call.name, "arguments": call.text}
     if engine == "vllm":
-        return {"id": f"chatcmpl-tool-{i:032x}", "type": "function", "function": fn}
-    return {"id": f"call_{i:024x}", "index": i, "type": "function", "function": fn}
+        return {"id": call.id or f"chatcmpl-tool-{i:032x}", "type": "function", "function": fn}
+    return {"id": call.id or f"call_{i:024x}", "index": i, "type": "function", "function": fn}
 
 
 def message(engine: str, reply: Reply) -> dict:
@@ -114,6 +118,7 @@ def message(engine: str, reply: Reply) -> dict:
 
 
 def completion(engine: str, reply: Reply, model: str) -> dict:
+    n = reply.completion_tokens
     choice = {"index": 0, "message": message(engine, reply), "logprobs": None, "finish_reason": reply.finish}
     if engine == "vllm":
         choice["stop_reason"] = None
@@ -125,7 +130,7 @@ def completion(engine: str, reply: Reply, model: str) -> dict:
         "created": 1767225600,
         "model": model,
         "choices": [choice],
-        "usage": {"prompt_tokens": 12, "completion_tokens": 20, "total_tokens": 32},
+        "usage": {"prompt_tokens": 12, "completion_tokens": n, "total_tokens": 12 + n},
     }
 
 
@@ -167,3 +172,31 @@ def sse(payloads: list[dict], done: bool = True) -> list[str]:
     lines = [f"data: {json.dumps(p, ensure_ascii=False)}\n\n" for p in payloads]
     return lines + (["data: [DONE]\n\n"] if done else [])
 
+
+
+# --- the prompt, as /tokenize + /detokenize show it --------------------------------------
+
+
+def prompt(body: dict, tool_content: str = "string") -> str:
+    """A GLM-5-like rendering of a chat conversation. `tool_content` is how the template gets a
+    tool message's content: "string" (right), "list" (a list of content parts, printed as
+    GLM-5's template prints it: a Python repr) or "empty" (GLM-5.1's template with a list)."""
+    out = ["[gMASK]<sop>"]
+    if body.get("tools"):
+        out.append("<|system|># Tools\n<tools>" + "".join(json.dumps(t) for t in body["tools"]) + "</tools>")
+    for m in body.get("messages") or []:
+        role, content = m.get("role"), m.get("content") or ""
+        if role == "tool":
+            shown = {"string": content, "list": repr([{"type": "text", "text": content}]), "empty": ""}
+            out.append(f"<|observation|><tool_response>{shown[tool_content]}</tool_response>")
+        elif role == "assistant":
+            calls = "".join(
+                _CALL_XML.format(json.loads(c["function"]["arguments"]).get("city", ""))
+                for c in m.get("tool_calls") or []
+            )
+            out.append(f"<|assistant|></think>{content}{calls}")
+        else:
+            out.append(f"<|{role}|>{content}")
+    thinking = (body.get("chat_template_kwargs") or {}).get("enable_thinking") is not False
+    out.append("<|assistant|>" + ("<think>" if thinking else "</think>"))
+    return "".join(out)

@@ -8,10 +8,10 @@ independent) and a hint fragment for each failing check.
 from dataclasses import replace
 
 import pytest
-from shapes import RAW, SCRIPT, WEATHER, Call, Reply
+from shapes import CHAT, NOTHINK, RAW, RESULT, SCRIPT, TOOL, WEATHER, Call, Reply
 
-TOOL_XML = RAW["c"].split("</think>")[1]
-A, B, C, D = SCRIPT["a"], SCRIPT["b"], SCRIPT["c"], SCRIPT["d"]
+TOOL_XML = RAW[TOOL].split("</think>")[1]
+A, B, C, D = SCRIPT[CHAT], SCRIPT[NOTHINK], SCRIPT[TOOL], SCRIPT[RESULT]
 
 
 def both(kind, reply):
@@ -29,121 +29,121 @@ GLM45 = "--reasoning-parser glm45"
 CASES = {
     # --tool-call-parser glm45 (or none): GLM-5's call stays XML text in content.
     "tool call XML left in content": (
-        both("c", replace(C, content=TOOL_XML, calls=())),
+        both(TOOL, replace(C, content=TOOL_XML, calls=())),
         {"tool-call": GLM47, "tool-call-stream": GLM47},
     ),
     # No --reasoning-parser, as vLLM 0.32 answered a tool request on the CPU test server.
     "no reasoning parser: the call is lost": (
-        both("c", Reply(content="The user asks for the weather in Tokyo; call get_weather.")),
+        both(TOOL, Reply(content="The user asks for the weather in Tokyo; call get_weather.")),
         {"tool-call": GLM45, "tool-call-stream": GLM45},
     ),
     "no reasoning parser: </think> and the call XML in content": (
-        both("c", Reply(content=RAW["c"])),
+        both(TOOL, Reply(content=RAW[TOOL])),
         {"tool-call": GLM45, "tool-call-stream": GLM45},
     ),
     # No --reasoning-parser: vLLM returns the raw `reasoning</think>answer` as content.
     "</think> in content": (
-        both("a", Reply(content=RAW["a"])),
+        both(CHAT, Reply(content=RAW[CHAT])),
         {"reasoning-on": GLM45, "reasoning-on-stream": GLM45, "no-tools": GLM45},
     ),
     "<think> in content": (
-        both("a", Reply(content="<think>" + RAW["a"])),
+        both(CHAT, Reply(content="<think>" + RAW[CHAT])),
         {"reasoning-on": GLM45, "reasoning-on-stream": GLM45, "no-tools": GLM45},
     ),
     "no reasoning at all with thinking on": (
-        both("a", replace(A, reasoning="")),
+        both(CHAT, replace(A, reasoning="")),
         {"reasoning-on": GLM45, "reasoning-on-stream": GLM45},
     ),
     "arguments not JSON": (
-        both("c", replace(C, calls=(Call("get_weather", "city=Tokyo"),))),
+        both(TOOL, replace(C, calls=(Call("get_weather", "city=Tokyo"),))),
         {"tool-call": GLM47, "tool-call-stream": "wrong too"},
     ),
     "arguments missing the required key": (
-        both("c", replace(C, calls=(Call("get_weather", {"location": "Tokyo"}),))),
+        both(TOOL, replace(C, calls=(Call("get_weather", {"location": "Tokyo"}),))),
         {"tool-call": GLM47, "tool-call-stream": GLM47},
     ),
     "argument of the wrong type": (
-        both("c", replace(C, calls=(Call("get_weather", {"city": 42}),))),
+        both(TOOL, replace(C, calls=(Call("get_weather", {"city": 42}),))),
         {"tool-call": GLM47, "tool-call-stream": GLM47},
     ),
     "wrong function name": (
-        both("c", replace(C, calls=(replace(WEATHER, name="get_weather<arg_key>city"),))),
+        both(TOOL, replace(C, calls=(replace(WEATHER, name="get_weather<arg_key>city"),))),
         {"tool-call": GLM47, "tool-call-stream": GLM47},
     ),
     'finish_reason "stop" with tool calls': (
-        both("c", replace(C, finish_reason="stop")),
+        both(TOOL, replace(C, finish_reason="stop")),
         {"tool-call": '"tool_calls"', "tool-call-stream": '"tool_calls"'},
     ),
     "tool call left inside the reasoning": (
-        both("c", Reply(reasoning=RAW["c"].replace("</think>", " "))),
+        both(TOOL, Reply(reasoning=RAW[TOOL].replace("</think>", " "))),
         {"tool-call": "inside the reasoning", "tool-call-stream": "inside the reasoning"},
     ),
     "streamed fragments that do not concatenate to JSON": (
-        streamed("c", replace(C, calls=(replace(WEATHER, fragments=('{"city": "Tok', 'yo"')),))),
+        streamed(TOOL, replace(C, calls=(replace(WEATHER, fragments=('{"city": "Tok', 'yo"')),))),
         {"tool-call-stream": "vllm#34449"},
     ),
     "final streamed chunk re-sends the whole arguments": (
-        streamed("c", replace(C, calls=(replace(WEATHER, fragments=('{"city": "', 'Tokyo"}', '{"city": "Tokyo"}')),))),
+        streamed(TOOL, replace(C, calls=(replace(WEATHER, fragments=('{"city": "', 'Tokyo"}', '{"city": "Tokyo"}')),))),
         {"tool-call-stream": "vllm#42167"},
     ),
     "wrong name only when streamed": (
-        streamed("c", replace(C, calls=(replace(WEATHER, name="get_time"),))),
+        streamed(TOOL, replace(C, calls=(replace(WEATHER, name="get_time"),))),
         {"tool-call-stream": "vllm#39757"},
     ),
     "schema broken only when streamed": (
-        streamed("c", replace(C, calls=(Call("get_weather", {"town": "Tokyo"}),))),
+        streamed(TOOL, replace(C, calls=(Call("get_weather", {"town": "Tokyo"}),))),
         {"tool-call-stream": "vllm#34449"},
     ),
     "streamed call has other argument keys than the non-streamed one": (
-        streamed("c", replace(C, calls=(Call("get_weather", {"city": "Tokyo", "unit": "C"}),))),
+        streamed(TOOL, replace(C, calls=(Call("get_weather", {"city": "Tokyo", "unit": "C"}),))),
         {"tool-call-stream": "disagree"},
     ),
     "whole answer in reasoning, empty content (thinking on)": (
-        both("a", Reply(reasoning=A.content)),
+        both(CHAT, Reply(reasoning=A.content)),
         {n: "sglang#37645" for n in ("chat", "reasoning-on", "reasoning-on-stream", "no-tools")},
     ),
     "whole answer in reasoning, empty content (thinking off)": (
-        both("b", Reply(reasoning=B.content)),
+        both(NOTHINK, Reply(reasoning=B.content)),
         {"reasoning-off": "sglang#37645", "reasoning-off-stream": "sglang#37645"},
     ),
     "reasoning despite enable_thinking=false": (
-        both("b", replace(B, reasoning="Let me think.")),
+        both(NOTHINK, replace(B, reasoning="Let me think.")),
         {"reasoning-off": "enable_thinking=false was ignored", "reasoning-off-stream": "enable_thinking=false was ignored"},
     ),
     "</think> in content with thinking off": (
-        both("b", Reply(content="</think>" + B.content)),
+        both(NOTHINK, Reply(content="</think>" + B.content)),
         {"reasoning-off": GLM45, "reasoning-off-stream": GLM45},
     ),
     "empty answer with thinking off": (
-        both("b", Reply()),
+        both(NOTHINK, Reply()),
         {"reasoning-off": "returned no text", "reasoning-off-stream": "returned no text"},
     ),
     "tool call on a request without tools": (
-        both("a", replace(A, calls=(WEATHER,))),
+        both(CHAT, replace(A, calls=(WEATHER,))),
         {"no-tools": "offered no tools"},
     ),
     "tool XML in a plain answer": (
-        both("a", replace(A, content=A.content + TOOL_XML)),
+        both(CHAT, replace(A, content=A.content + TOOL_XML)),
         {"no-tools": GLM47},
     ),
     "streamed plain answer grows a tool call": (
-        streamed("a", replace(A, calls=(WEATHER,))),
+        streamed(CHAT, replace(A, calls=(WEATHER,))),
         {"reasoning-on-stream": "disagree"},
     ),
     "tool result answered with another call": (
-        both("d", replace(D, content="", calls=(WEATHER,))),
+        both(RESULT, replace(D, content="", calls=(WEATHER,))),
         {"tool-round-trip": "tool result did not lead to an answer"},
     ),
     "tool result answered with nothing": (
-        both("d", Reply()),
+        both(RESULT, Reply()),
         {"tool-round-trip": "tool result did not lead to an answer"},
     ),
     "tool result answered in reasoning only": (
-        both("d", Reply(reasoning=D.content)),
+        both(RESULT, Reply(reasoning=D.content)),
         {"tool-round-trip": "sglang#37645"},
     ),
     "tool XML after the tool result": (
-        both("d", replace(D, content=TOOL_XML)),
+        both(RESULT, replace(D, content=TOOL_XML)),
         {"tool-round-trip": GLM47},
     ),
 }
@@ -170,7 +170,7 @@ def test_a_stream_whose_one_call_changes_name_matches_vllm_39757(engine, run_smo
         at = chunks.index(head) + 1
         return chunks[:at] + [again] + chunks[at:]
 
-    engine.edit_chunks["c"] = rename_later
+    engine.edit_chunks[TOOL] = rename_later
     run = run_smoke(engine.url)
     assert run.failed() == {"tool-call-stream"}, run.out
     assert "vllm#39757" in run.check("tool-call-stream")["hint"]
@@ -178,10 +178,10 @@ def test_a_stream_whose_one_call_changes_name_matches_vllm_39757(engine, run_smo
 
 
 def test_the_table_shows_each_failure_and_its_hint(engine, run_smoke):
-    engine.reply("c", replace(C, content=TOOL_XML, calls=()))
+    engine.reply(TOOL, replace(C, content=TOOL_XML, calls=()))
     run = run_smoke(engine.url)
     lines = run.out.splitlines()
     row = next(i for i, line in enumerate(lines) if line.startswith("tool-call "))
     assert " FAIL " in lines[row] and "<tool_call> in content" in lines[row]
     assert lines[row + 1].strip().startswith("hint: start the engine with --tool-call-parser glm47")
-    assert lines[-2].startswith("verdict: FAIL: 8 passed, 2 failed, 0 skipped")
+    assert lines[-2].startswith("verdict: FAIL: 14 passed, 2 failed, 0 skipped")

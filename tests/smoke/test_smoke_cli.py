@@ -11,6 +11,19 @@ import pytest
 from fake_engine import MODEL
 from shapes import kind_of
 
+from smoke.kinds import (
+    CHAT,
+    NAMED,
+    NOTHINK,
+    PARALLEL,
+    PARALLEL_QUESTION,
+    REQUIRED,
+    RESULT,
+    TOOL,
+    TOOL_QUESTION,
+    TRUNCATED,
+)
+
 from smoke.__main__ import main
 from smoke.checks import WEATHER_TOOL
 
@@ -32,7 +45,7 @@ def test_every_option_can_come_from_the_environment(engine, tmp_path):
     out = __import__("io").StringIO()
     assert main([], environ=env, out=out) == 0, out.getvalue()
     assert json.loads(report.read_text())["verdict"] == "pass"
-    assert {s["auth"] for s in engine.seen} == {"Bearer sk-secret-123"}
+    assert {s["auth"] for s in engine.seen + engine.seen_tokenize} == {"Bearer sk-secret-123"}
     assert {s["body"]["temperature"] for s in engine.seen} == {0.6}
 
 
@@ -80,9 +93,9 @@ def test_the_report_holds_checks_timings_requests_and_server_info(engine, run_sm
     assert report["model"] == MODEL
     assert set(report["timings"]) == {"ready_wait_s", "checks_wall_s", "request_latency_sum_s", "total_s"}
     for check in report["checks"]:
-        assert set(check) == {"name", "status", "detail", "hint", "latency_s"}
+        assert set(check) == {"name", "status", "detail", "hint", "latency_s", "exchanges"}
         assert check["latency_s"] is not None
-    assert len(report["requests"]) == 7
+    assert len(report["requests"]) == 13
     assert all(r["status"] == 200 and r["latency_s"] >= 0 for r in report["requests"])
     assert all(r["first_event_s"] is not None for r in report["requests"] if r["stream"])
     expected = {"vllm": {"version": "0.32.0"}, "sglang": {"tool_call_parser": "glm47", "reasoning_parser": "glm45"}}
@@ -90,25 +103,32 @@ def test_the_report_holds_checks_timings_requests_and_server_info(engine, run_sm
     assert report["server"]["owned_by"] == engine.engine
 
 
-def test_requests_fall_into_the_four_kinds_the_scripted_model_knows(engine, run_smoke):
+def test_requests_fall_into_the_kinds_the_scripted_model_knows(engine, run_smoke):
     run_smoke(engine.url)
     bodies = [s["body"] for s in engine.seen]
-    assert sorted(kind_of(b) + ("+stream" if b.get("stream") else "") for b in bodies) == [
-        "a", "a+stream", "b", "b+stream", "c", "c+stream", "d",
-    ]
+    assert sorted(kind_of(b) + ("+stream" if b.get("stream") else "") for b in bodies) == sorted([
+        CHAT, CHAT + "+stream", NOTHINK, NOTHINK + "+stream", TOOL, TOOL + "+stream", RESULT,
+        PARALLEL, PARALLEL + "+stream", TRUNCATED, REQUIRED, NAMED,
+    ])
+    questions = {TOOL: TOOL_QUESTION, RESULT: TOOL_QUESTION, REQUIRED: TOOL_QUESTION, NAMED: TOOL_QUESTION,
+                 PARALLEL: PARALLEL_QUESTION}
     for body in bodies:
         assert body["model"] == MODEL
         kind = kind_of(body)
-        if kind in "cd":
-            assert body["tools"] == [WEATHER_TOOL] and body["tool_choice"] == "auto"
-            assert body["messages"][0] == {"role": "user", "content": "What's the weather in Tokyo?"}
+        if kind in questions:
+            choice = {REQUIRED: "required", NAMED: {"type": "function", "function": {"name": "get_weather"}}}
+            assert body["tools"] == [WEATHER_TOOL] and body["tool_choice"] == choice.get(kind, "auto")
+            assert body["messages"][0] == {"role": "user", "content": questions[kind]}
         else:
             assert "tools" not in body
-        if kind == "b":
+        if kind == NOTHINK:
             assert body["chat_template_kwargs"] == {"enable_thinking": False}
         else:
             assert "chat_template_kwargs" not in body
         assert "temperature" not in body  # the model's own default unless asked
+    # The tool result's prompt, through /tokenize: the round trip's conversation, no sampling.
+    [tokenized] = [s["body"] for s in engine.seen_tokenize]
+    assert kind_of(tokenized) == RESULT and set(tokenized) == {"model", "messages", "tools"}
 
 
 def test_checks_run_concurrently(engine, run_smoke):
@@ -116,7 +136,7 @@ def test_checks_run_concurrently(engine, run_smoke):
     run = run_smoke(engine.url)
     assert run.code == 0, run.out
     timings = run.report["timings"]
-    assert timings["request_latency_sum_s"] >= 7 * 0.5
+    assert timings["request_latency_sum_s"] >= 12 * 0.5
     assert timings["checks_wall_s"] < 1.5, timings
 
 
@@ -131,7 +151,7 @@ def _module(args, env_extra=None):
 def test_python_dash_m_smoke_passes_a_correct_engine(engine, tmp_path):
     proc = _module(["--report", str(tmp_path / "r.json")], {"SMOKE_BASE_URL": engine.url, "SMOKE_MODEL": MODEL})
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "verdict: PASS: 10 passed, 0 failed, 0 skipped" in proc.stdout
+    assert "verdict: PASS: 16 passed, 0 failed, 0 skipped" in proc.stdout
 
 
 def test_python_dash_m_smoke_exits_3_when_never_ready(free_port):
@@ -159,4 +179,5 @@ def test_a_short_context_shrinks_max_tokens_to_fit(engine, run_smoke):
 def test_a_long_context_keeps_the_caps(engine, run_smoke):
     run_smoke(engine.url)
     caps = {kind_of(b["body"]): b["body"]["max_tokens"] for b in engine.seen}
-    assert caps == {"a": 1024, "b": 256, "c": 1024, "d": 1024}
+    assert caps == {CHAT: 1024, NOTHINK: 256, TOOL: 1024, RESULT: 1024, PARALLEL: 1024, TRUNCATED: 24,
+                    REQUIRED: 1024, NAMED: 1024}

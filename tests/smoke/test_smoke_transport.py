@@ -5,6 +5,8 @@ import json
 import pytest
 from werkzeug import Response
 
+from smoke.kinds import CHAT, NOTHINK, PARALLEL, RESULT, TOOL
+
 TIMEOUT = ["--timeout", "1"]
 
 
@@ -53,59 +55,62 @@ def drip(engine):
 
 CASES = {
     "a 500": (
-        lambda e: {("c", False): json_response(500, {"error": {"message": "Internal Server Error", "code": 500}})},
+        lambda e: {(TOOL, False): json_response(500, {"error": {"message": "Internal Server Error", "code": 500}})},
         {"tool-call": ("HTTP 500", "read its log")},
     ),
     "a 500 on a stream": (
-        lambda e: {("a", True): json_response(500, {"error": {"message": "boom"}})},
+        lambda e: {(CHAT, True): json_response(500, {"error": {"message": "boom"}})},
         {"reasoning-on-stream": ("HTTP 500", "read its log")},
     ),
     "an HTML page": (
-        lambda e: {("a", False): lambda r: Response("<html><body>Bad Gateway</body></html>", content_type="text/html")},
+        lambda e: {(CHAT, False): lambda r: Response("<html><body>Bad Gateway</body></html>", content_type="text/html")},
         {n: ("text/html", "not the engine's JSON") for n in ("chat", "reasoning-on", "no-tools")},
     ),
     "an HTML page for a stream": (
-        lambda e: {("b", True): sse_response(["<html>proxy login</html>"], "text/html")},
+        lambda e: {(NOTHINK, True): sse_response(["<html>proxy login</html>"], "text/html")},
         {"reasoning-off-stream": ("not an event stream", "not the engine's JSON")},
     ),
     "a truncated stream": (
-        lambda e: {("c", True): sse_response(some_events())},
+        lambda e: {(TOOL, True): sse_response(some_events())},
         {"tool-call-stream": ("without `data: [DONE]` after 3 events", "broke off")},
     ),
     "a stream cut inside an event": (
-        lambda e: {("c", True): sse_response(some_events() + ['data: {"choices": [{"del'])},
+        lambda e: {(TOOL, True): sse_response(some_events() + ['data: {"choices": [{"del'])},
         {"tool-call-stream": ("cut off inside event 4", "broke off")},
     ),
     "an error event in the stream": (
-        lambda e: {("a", True): sse_response(some_events(1) + ['data: {"error": {"message": "engine dead"}}\n\n', "data: [DONE]\n\n"])},
+        lambda e: {(CHAT, True): sse_response(some_events(1) + ['data: {"error": {"message": "engine dead"}}\n\n', "data: [DONE]\n\n"])},
         {"reasoning-on-stream": ("engine dead", "read its log")},
     ),
     "an answer that is JSON but not a completion": (
-        lambda e: {("d", False): json_response(200, {"object": "list", "data": []})},
+        lambda e: {(RESULT, False): json_response(200, {"object": "list", "data": []})},
         {"tool-round-trip": ("no choices[0].message", "not the engine's JSON")},
     ),
     "vLLM without --enable-auto-tool-choice": (
         lambda e: {
             (k, s): json_response(400, {"error": {"message": '"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set', "type": "BadRequestError", "code": 400}})
-            for k in "cd"
+            for k in (TOOL, RESULT, PARALLEL)
             for s in (False, True)
         },
-        {n: ("HTTP 400", "--enable-auto-tool-choice") for n in ("tool-call", "tool-call-stream", "tool-round-trip")},
+        {
+            n: ("HTTP 400", "--enable-auto-tool-choice")
+            for n in ("tool-call", "tool-call-stream", "tool-round-trip", "parallel-tools", "parallel-tools-stream")
+        },
     ),
     "a request the engine refuses": (
-        lambda e: {("d", False): json_response(400, {"error": {"message": "max_tokens=1024 cannot be greater than max_model_len=512.", "type": "BadRequestError", "code": 400}})},
+        lambda e: {(RESULT, False): json_response(400, {"error": {"message": "max_tokens=1024 cannot be greater than max_model_len=512.", "type": "BadRequestError", "code": 400}})},
         {"tool-round-trip": ("HTTP 400", "--max-model-len")},
     ),
     "a server that hangs past the timeout": (
-        lambda e: {("b", False): hang(e)},
+        lambda e: {(NOTHINK, False): hang(e)},
         {"reasoning-off": ("no answer within --timeout 1 s", "raise --timeout")},
     ),
     "a stream that hangs after two events": (
-        lambda e: {("a", True): hang(e, some_events(2))},
+        lambda e: {(CHAT, True): hang(e, some_events(2))},
         {"reasoning-on-stream": ("no answer within --timeout 1 s", "raise --timeout")},
     ),
     "a stream that drips forever": (
-        lambda e: {("c", True): drip(e)},
+        lambda e: {(TOOL, True): drip(e)},
         {"tool-call-stream": ("not complete within --timeout 1 s", "raise --timeout")},
     ),
 }
@@ -125,14 +130,14 @@ def test_a_malformed_answer_is_a_failed_check_not_a_traceback(engine, run_smoke,
 
 
 def test_a_broken_twin_leaves_its_streamed_check_judged_alone(engine, run_smoke):
-    engine.raw[("c", False)] = json_response(500, {"error": {"message": "boom"}})
+    engine.raw[(TOOL, False)] = json_response(500, {"error": {"message": "boom"}})
     run = run_smoke(engine.url)
     assert run.status("tool-call-stream") == "PASS"
     assert "not compared" in run.check("tool-call-stream")["detail"]
 
 
 def test_a_hang_costs_the_timeout_not_the_whole_run(engine, run_smoke):
-    engine.raw[("b", False)] = hang(engine)
+    engine.raw[(NOTHINK, False)] = hang(engine)
     run = run_smoke(engine.url, *TIMEOUT)
     assert run.report["timings"]["checks_wall_s"] < 3, run.report["timings"]
 
@@ -146,7 +151,7 @@ def test_a_connection_dropped_mid_answer_is_a_failed_check(engine, run_smoke):
             sock.close()
         return Response("", status=500)
 
-    engine.raw[("d", False)] = handler
+    engine.raw[(RESULT, False)] = handler
     run = run_smoke(engine.url, *TIMEOUT)
     assert run.failed() == {"tool-round-trip"}, run.out
     assert run.check("tool-round-trip")["hint"]
