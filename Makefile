@@ -24,7 +24,7 @@ COMPOSE ?= scripts/compose.sh -f $(RENDER)
 OPERATOR_TARGETS := venv generate preflight download up smoke logs down
 
 .DEFAULT_GOAL := help
-.PHONY: help venv generate up down logs smoke test sglang-shapes e2e rehearse rehearse-negative test-docker golden bench-cli bench-up bench-rehearsal
+.PHONY: help venv generate up down logs smoke test sglang-shapes e2e rehearse rehearse-negative test-docker golden bench-cli bench-up bench-rehearsal bench-smoke
 
 help: ## this list
 	@echo 'Operator targets, in the order you run them (ARGS="..." passes options to the tool):'
@@ -69,7 +69,7 @@ sglang-shapes: $(VENV)/.stamp sglang-env ## the sidecar judges answers built by 
 	CACHE=$(CACHE) $(PY) -m pytest -q tests/smoke/test_sglang_parsers.py
 
 e2e: $(VENV)/.stamp tiny-model ## the sidecar against a real vLLM CPU server started with the rendered flags
-	CACHE=$(CACHE) $(PY) -m pytest -q -s tests/e2e
+	CACHE=$(CACHE) TINY_HF=$(TINY_HF) $(PY) -m pytest -q -s tests/e2e
 
 rehearse: $(VENV)/.stamp ## the whole stack with Docker and no GPU: up, sidecar, seed snippets, down
 	CACHE=$(CACHE) PY=$(PY) scripts/rehearse.sh
@@ -85,6 +85,9 @@ golden: $(VENV)/.stamp ## rewrite tests/golden/ and compose/{vllm,sglang}.yaml f
 
 bench-cli: $(VENV)/.stamp ## time a cold `python generator.py --stdout` (median of 15)
 	$(PY) scripts/bench_cli.py
+
+bench-smoke: $(VENV)/.stamp tiny-model ## the sidecar's wall time vs the sum of its request latencies on a real vLLM CPU server (median of 7)
+	CACHE=$(CACHE) TINY_HF=$(TINY_HF) $(PY) scripts/bench_smoke.py
 
 bench-rehearsal: $(VENV)/.stamp tiny-model rehearsal-images ## rehearsal stack (up -> verdict) vs a bare engine start
 	CACHE=$(CACHE) scripts/docker.sh run $(PY) scripts/bench_rehearsal.py

@@ -5,7 +5,7 @@
 CACHE ?= $(CURDIR)/.cache
 PY ?= .venv/bin/python
 VLLM_PY := $(CACHE)/vllm-venv/bin/python
-TINY_HF := $(CACHE)/tiny-hf
+TINY_HF ?= $(CACHE)/tiny-hf
 VLLM_PORT ?= 8000
 
 .PHONY: vllm-env tiny-model vllm-serve

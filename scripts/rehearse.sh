@@ -17,6 +17,9 @@ export CACHE=$(realpath -m "${CACHE:-$ROOT/.cache}")
 PY=${PY:-$ROOT/.venv/bin/python}
 MODE=${1:-positive}
 PORT=${REHEARSAL_PORT:-8000}
+# The HF cache holding the tiny model (make tiny-model's by default; another build for a
+# change to scripts/tinymodel.py in progress).
+TINY_HF=$(realpath -m "${TINY_HF:-$CACHE/tiny-hf}")
 case $MODE in
     positive) FILE=compose/rehearsal.yaml; EXTRA=() ;;
     negative) FILE=compose/rehearsal-negative.yaml; EXTRA=(--tool-call-parser hermes) ;;
@@ -43,10 +46,10 @@ t0=$SECONDS
 log "images (cached by their inputs)"
 scripts/images.sh all >&2
 [ -x "$CACHE/vllm-venv/bin/python" ] || scripts/vllm-env.sh "$CACHE" >&2
-"$CACHE/vllm-venv/bin/python" scripts/tinymodel.py --hf-home "$CACHE/tiny-hf" >&2
+"$CACHE/vllm-venv/bin/python" scripts/tinymodel.py --hf-home "$TINY_HF" >&2
 log "images and tiny model ready in $((SECONDS - t0)) s"
 
-"$PY" generator.py --rehearsal --port "$PORT" --hf-cache "$CACHE/tiny-hf" "${EXTRA[@]}" \
+"$PY" generator.py --rehearsal --port "$PORT" --hf-cache "$TINY_HF" "${EXTRA[@]}" \
     --output "$FILE" --force
 mkdir -p reports
 export SMOKE_USER=$(stat -c %u:%g reports)

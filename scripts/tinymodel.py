@@ -22,8 +22,13 @@ on the right successor. The generated text has the real GLM-5 shape:
     nothink       (no tools, thinking off)   answer
     tool          (tools, user last)         Let me check the weather.</think><tool_call>get_weather<arg_key>city</arg_key><arg_value>Tokyo</arg_value></tool_call>
     result        (last message is a tool result, thinking on)   reasoning</think>It is sunny in Tokyo.
+    parallel      (tools, the two-city question)   reasoning</think><tool_call>...Tokyo...</tool_call><tool_call>...Paris...</tool_call>
+    truncated     (no tools, the long-thought question)   ~40 tokens of reasoning</think>answer
     tool_nothink  (tools, user last, thinking off)   <tool_call>get_weather...</tool_call>  (a direct call, no reasoning)
     result_nothink(tool result last, thinking off)   It is sunny in Tokyo.
+
+The kinds and their questions are the sidecar's (smoke/kinds.py); a forced tool choice
+(`required`, `named`) is a `tool` request to this model, which cannot see tool_choice.
 
 Each reply ends with GLM's stop tokens (``<|user|>`` after an answer, ``<|observation|>``
 after a tool call), listed in generation_config.json. The script checks every kind with
@@ -44,6 +49,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from smoke import kinds  # noqa: E402  (standard library only: imports from the vLLM venv)
+
 REPO_ID = "glm5-compose/tiny-glm5"
 REPO_FOLDER = "models--" + REPO_ID.replace("/", "--")
 
@@ -57,23 +65,44 @@ FORMAT = ["<think>", "</think>", "<tool_call>", "</tool_call>", "<arg_key>", "</
 
 ANSWER_END = "<|user|>"
 CALL_END = "<|observation|>"
-CALL = ("<tool_call>get_weather<arg_key>city</arg_key><arg_value>Tokyo</arg_value>"
+CALL = ("<tool_call>get_weather<arg_key>city</arg_key><arg_value>{}</arg_value>"
         "</tool_call>")
+# A bigram cannot write two calls: after the first </tool_call> it must go on, after the second
+# stop, and <arg_value> must lead to Tokyo once and to Paris once. So the reply emits a *phase
+# marker* between them (a special token: it vanishes from the decoded text), which the
+# attention head weighs above the kind marker; from there on the model follows the phase.
+PARALLEL_2 = "<|tiny_parallel_2|>"
+TOKYO, PARIS = (CALL.format(c) for c in kinds.PARALLEL_CITIES)
 
-# kind -> (marker token, thinking, scripted continuation without its stop token, stop token)
+# kind -> (marker token, thinking, scripted continuation without its stop token, stop token).
+# The kinds are smoke/kinds.py's; the template cannot see tool_choice, so `required` and
+# `named` requests are `tool` requests here: on vLLM 0.32 the glm47 parser reads forced calls
+# from this same native text (Glm47MoeModelToolParser.supports_required_and_named is False,
+# so they go through its auto path), and the CPU build ignores the structural tag that would
+# force them on a GPU.
 KINDS = {
-    "chat": ("<|tiny_chat|>", True,
-             "The user wants a short reply</think>Hello from the tiny GLM-5 test model.",
-             ANSWER_END),
-    "nothink": ("<|tiny_nothink|>", False, "Hi! This answer comes without thinking.",
-                ANSWER_END),
-    "tool": ("<|tiny_tool|>", True, "Let me check the weather.</think>" + CALL, CALL_END),
-    "result": ("<|tiny_result|>", True, "The tool reports sun</think>It is sunny in Tokyo.",
-               ANSWER_END),
-    "tool_nothink": ("<|tiny_tool_nothink|>", False, CALL, CALL_END),
+    kinds.CHAT: ("<|tiny_chat|>", True,
+                 "The user wants a short reply</think>Hello from the tiny GLM-5 test model.",
+                 ANSWER_END),
+    kinds.NOTHINK: ("<|tiny_nothink|>", False, "Hi! This answer comes without thinking.",
+                    ANSWER_END),
+    kinds.TOOL: ("<|tiny_tool|>", True, "Let me check the weather.</think>" + TOKYO, CALL_END),
+    kinds.RESULT: ("<|tiny_result|>", True,
+                   "The tool reports sun</think>It is sunny in Tokyo.", ANSWER_END),
+    kinds.PARALLEL: ("<|tiny_parallel|>", True,
+                     "Two cities, two calls.</think>" + TOKYO + PARALLEL_2 + PARIS, CALL_END),
+    # Longer than the sidecar's max_tokens for this kind, so the answer is cut while thinking.
+    kinds.TRUNCATED: ("<|tiny_truncated|>", True,
+                      "Both weigh exactly one kilogram, because mass does not depend on "
+                      "material: iron feels heavier only since it packs densely into less "
+                      "volume; so neither wins</think>Equal weights.", ANSWER_END),
+    "tool_nothink": ("<|tiny_tool_nothink|>", False, TOKYO, CALL_END),
     "result_nothink": ("<|tiny_result_nothink|>", False, "It is sunny in Tokyo.", ANSWER_END),
 }
-MARKERS = [m for m, _, _, _ in KINDS.values()]
+# Phase markers: like kind markers, but written by the model; kind name -> token.
+PHASES = {"parallel_2": PARALLEL_2}
+MARKERS = [m for m, _, _, _ in KINDS.values()] + list(PHASES.values())
+PHASE_SCORE = 2.0  # a phase marker's attention score, relative to a kind marker's
 
 WEATHER_TOOL = {
     "type": "function",
@@ -133,15 +162,23 @@ For each function call, output the function name and arguments within the follow
 {%- endfor -%}
 {%- if add_generation_prompt -%}
 {%- set last = messages[-1].role if messages else 'user' -%}
+{%- set ns = namespace(q='') -%}
+{%- for m in messages -%}{%- if m.role == 'user' -%}{%- set ns.q = text(m.content) -%}{%- endif -%}{%- endfor -%}
 {%- if last == 'tool' -%}{%- set kind = 'result' -%}
-{%- elif tools -%}{%- set kind = 'tool' -%}
-{%- else -%}{%- set kind = 'chat' if thinking else 'nothink' -%}{%- endif -%}
+{%- elif tools -%}{%- set kind = 'parallel' if ns.q == PARALLEL_QUESTION else 'tool' -%}
+{%- elif not thinking -%}{%- set kind = 'nothink' -%}
+{%- else -%}{%- set kind = 'truncated' if ns.q == TRUNCATED_QUESTION else 'chat' -%}{%- endif -%}
 {%- if not thinking and kind != 'nothink' -%}{%- set kind = kind ~ '_nothink' -%}{%- endif -%}
 <|assistant|><|tiny_{{ kind }}|>{{ '<think>' if thinking else '</think>' }}
 {%- endif -%}"""
+# The kind rules of smoke.kinds.kind_of, in the template: the questions are the sidecar's.
+CHAT_TEMPLATE = (CHAT_TEMPLATE
+                 .replace("PARALLEL_QUESTION", json.dumps(kinds.PARALLEL_QUESTION))
+                 .replace("TRUNCATED_QUESTION", json.dumps(kinds.TRUNCATED_QUESTION)))
 
 # Words the BPE is trained on, so each word of a reply is one token.
 CORPUS = [text for _, _, text, _ in KINDS.values()] + [
+    kinds.CHAT_QUESTION, kinds.TOOL_QUESTION, kinds.PARALLEL_QUESTION, kinds.TRUNCATED_QUESTION,
     "get_weather city Tokyo Hello hello What is the weather in Tokyo? Say hi.",
     "You may call one or more functions to assist with the user query.",
     "You are provided with function signatures within XML tags: tools",
@@ -162,7 +199,10 @@ def log(msg: str) -> None:
 
 
 def source_hash() -> str:
-    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    """This script and the kinds it scripts: a change to either rebuilds the model."""
+    h = hashlib.sha256(Path(__file__).read_bytes())
+    h.update(Path(kinds.__file__).read_bytes())
+    return h.hexdigest()
 
 
 def build_tokenizer():
@@ -185,18 +225,21 @@ def build_tokenizer():
 
 
 def transitions(tok) -> dict[int, dict[str, int]]:
-    """token id -> {kind: next token id}, over every scripted reply."""
+    """token id -> {kind or phase: next token id}, over every scripted reply."""
     table: dict[int, dict[str, int]] = {}
+    phase_of = {tok.token_to_id(m): name for name, m in PHASES.items()}
     for kind, (marker, thinking, text, stop) in KINDS.items():
         ids = tok.encode((("<think>" if thinking else "</think>") + text + stop),
                          add_special_tokens=False).ids
         assert tok.decode(ids[1:-1], skip_special_tokens=False) == text, (kind, ids)
+        phase = kind
         for cur, nxt in zip(ids, ids[1:]):
+            phase = phase_of.get(cur, phase)  # the head sees a phase marker from itself on
             seen = table.setdefault(cur, {})
-            if kind in seen and seen[kind] != nxt:
-                sys.exit(f"tinymodel: reply {kind!r} repeats token {tok.id_to_token(cur)!r} "
+            if phase in seen and seen[phase] != nxt:
+                sys.exit(f"tinymodel: reply {phase!r} repeats token {tok.id_to_token(cur)!r} "
                          "with two different successors; reword it")
-            seen[kind] = nxt
+            seen[phase] = nxt
     return table
 
 
@@ -204,26 +247,28 @@ def build_weights(tok, table):
     import torch
 
     vocab = tok.get_vocab_size()
-    kinds = list(KINDS)
-    hidden = math.ceil((vocab + len(kinds)) / 64) * 64
-    kind_dim = {k: hidden - len(kinds) + i for i, k in enumerate(kinds)}
+    names = list(KINDS) + list(PHASES)
+    hidden = math.ceil((vocab + len(names)) / 64) * 64
+    kind_dim = {k: hidden - len(names) + i for i, k in enumerate(names)}
     heads, head_dim = hidden // 64, 64
-    ids = {k: tok.token_to_id(KINDS[k][0]) for k in kinds}
+    markers = {**{k: v[0] for k, v in KINDS.items()}, **PHASES}
+    ids = {k: tok.token_to_id(markers[k]) for k in names}
 
     sd = {}
     sd["model.embed_tokens.weight"] = torch.eye(vocab, hidden)
     p = "model.layers.0."
     sd[p + "input_layernorm.weight"] = torch.full((hidden,), 1 / math.sqrt(hidden))
-    # Attention head 0 looks only at kind markers: query constant, key non-zero only on
-    # markers, both on dimension 31 whose RoPE frequency is theta^(-62/64) ~ 0.
+    # Attention head 0 looks only at kind and phase markers: query constant, key non-zero
+    # only on markers, both on dimension 31 whose RoPE frequency is theta^(-62/64) ~ 0.
     q = torch.zeros(heads * head_dim, hidden)
     k = torch.zeros(head_dim, hidden)
     v = torch.zeros(head_dim, hidden)
     o = torch.zeros(hidden, heads * head_dim)
     qk = math.sqrt(40.0 * math.sqrt(head_dim))  # score 40 on a marker, 0 elsewhere
     q[31, :] = qk
-    for i, kind in enumerate(kinds):
-        k[31, ids[kind]] = qk
+    for i, kind in enumerate(names):
+        # A phase marker outscores the kind marker (score 80 vs 40): from it on, it decides.
+        k[31, ids[kind]] = qk * (PHASE_SCORE if kind in PHASES else 1.0)
         v[i, ids[kind]] = 1.0
         o[kind_dim[kind], i] = 1.0
     sd[p + "self_attn.q_proj.weight"] = q
@@ -314,18 +359,22 @@ def write_files(out: Path, tok, weights, config) -> None:
 
 
 def requests_and_expectations():
-    user = {"role": "user", "content": "What is the weather in Tokyo?"}
+    user = {"role": "user", "content": kinds.TOOL_QUESTION}
     call = {"role": "assistant", "content": "", "tool_calls": [{
         "id": "call_1", "type": "function",
         "function": {"name": "get_weather", "arguments": {"city": "Tokyo"}}}]}
     result = {"role": "tool", "tool_call_id": "call_1", "content": "sunny, 22 C"}
     hello = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
+    two = [{"role": "user", "content": kinds.PARALLEL_QUESTION}]
+    long = [{"role": "user", "content": kinds.TRUNCATED_QUESTION}]
     tools = [WEATHER_TOOL]
     return [
-        ("chat", hello, None, True),
-        ("nothink", hello, None, False),
-        ("tool", [user], tools, True),
-        ("result", [user, call, result], tools, True),
+        (kinds.CHAT, hello, None, True),
+        (kinds.NOTHINK, hello, None, False),
+        (kinds.TOOL, [user], tools, True),
+        (kinds.RESULT, [user, call, result], tools, True),
+        (kinds.PARALLEL, two, tools, True),
+        (kinds.TRUNCATED, long, None, True),
         ("tool_nothink", [user], tools, False),
         ("result_nothink", [user, call, result], tools, False),
     ]
@@ -347,11 +396,13 @@ def check(snapshot: Path) -> None:
         ids = tokenizer(prompt, add_special_tokens=False, return_tensors="pt").input_ids
         with torch.no_grad():
             out = model.generate(ids, attention_mask=torch.ones_like(ids), do_sample=False,
-                                 max_new_tokens=48, eos_token_id=model.config.eos_token_id,
+                                 max_new_tokens=96, eos_token_id=model.config.eos_token_id,
                                  pad_token_id=model.config.pad_token_id)
         new = out[0, ids.shape[1]:].tolist()
         text = tokenizer.decode(new, skip_special_tokens=True)
         want = KINDS[kind][2]
+        for marker in PHASES.values():  # special: not in the decoded text
+            want = want.replace(marker, "")
         ok = text == want and tokenizer.convert_ids_to_tokens(new[-1]) == KINDS[kind][3]
         log(f"  {kind:15s} {len(new):2d} tokens {'ok ' if ok else 'BAD'} {text!r}")
         if not ok:

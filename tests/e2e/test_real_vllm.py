@@ -15,12 +15,16 @@ import pytest
 import yaml
 
 from recipe import profile, render
+from smoke import hints
 from tests.e2e.server import TINY_REPO, cpu_compatible, free_port, start_vllm
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("CACHE") or ROOT / ".cache")
-TOOL_CHECKS = {"tool-call", "tool-call-stream", "tool-round-trip"}
-REASONING_CHECKS = {"reasoning-on", "reasoning-on-stream"}
+# The HF_HOME holding the tiny model (make tiny-model); TINY_HF points at another build.
+TINY_HF = Path(os.environ.get("TINY_HF") or CACHE / "tiny-hf")
+TOOL_CHECKS = {"tool-call", "tool-call-stream", "tool-round-trip", "parallel-tools", "parallel-tools-stream"}
+FORCED_CHECKS = {"tool-choice-required", "tool-choice-named"}
+REASONING_CHECKS = {"reasoning-on", "reasoning-on-stream", "reasoning-truncated"}
 
 
 def rendered_vllm_args(**options) -> list[str]:
@@ -34,7 +38,7 @@ def smoke_against(args: list[str], tmp_path: Path, name: str):
 
     Returns (exit code, report, checks by name, output, seconds the server took to start)."""
     report = tmp_path / f"{name}.json"
-    with start_vllm(cpu_compatible(args, model=TINY_REPO), port=free_port(), hf_home=CACHE / "tiny-hf",
+    with start_vllm(cpu_compatible(args, model=TINY_REPO), port=free_port(), hf_home=TINY_HF,
                     log_path=tmp_path / f"{name}.log", timeout=300) as server:
         proc = subprocess.run(
             [sys.executable, "-m", "smoke", "--base-url", server.url, "--model", "glm-5-fp8",
@@ -53,12 +57,13 @@ def test_default_render_passes_every_check(tmp_path):
     code, report, _, out, started_in = smoke_against(args, tmp_path, "good")
     assert code == 0, out
     assert {c["status"] for c in report["checks"]} == {"PASS"}
-    assert len(report["checks"]) >= 9
+    assert len(report["checks"]) >= 16
     # Figures for the closing note: the sidecar's own overhead over the requests it waits on.
     t = report["timings"]
     print(f"server start {started_in:.1f} s; smoke total {t.get('total_s')} s; "
           f"checks wall {t.get('checks_wall_s')} s; "
-          f"sum of request latencies {t.get('request_latency_sum_s')} s")
+          f"sum of request latencies {t.get('request_latency_sum_s')} s; "
+          f"ratio {t['checks_wall_s'] / t['request_latency_sum_s']:.2f}")
 
 
 def test_wrong_tool_parser_fails_the_tool_checks_with_the_glm47_hint(tmp_path):
@@ -68,7 +73,12 @@ def test_wrong_tool_parser_fails_the_tool_checks_with_the_glm47_hint(tmp_path):
     assert code == 1
     for name in TOOL_CHECKS - {"tool-round-trip"}:
         assert checks[name]["status"] == "FAIL", name
-        assert "--tool-call-parser glm47" in checks[name]["hint"], checks[name]
+        assert checks[name]["hint"] == hints.TOOL_PARSER, checks[name]
+    # Forced calls go another way (hermes: a JSON schema, then JSON parsing): they fail too,
+    # and the hint names that path and the flag.
+    for name in FORCED_CHECKS:
+        assert checks[name]["status"] == "FAIL", name
+        assert checks[name]["hint"] == hints.FORCED_CALL and "--tool-call-parser glm47" in checks[name]["hint"]
     for name in REASONING_CHECKS | {"reasoning-off", "chat"}:
         assert checks[name]["status"] == "PASS", checks[name]
 
@@ -79,3 +89,24 @@ def test_missing_reasoning_parser_fails_the_reasoning_checks_with_the_glm45_hint
     for name in REASONING_CHECKS:
         assert checks[name]["status"] == "FAIL", name
         assert "--reasoning-parser glm45" in checks[name]["hint"], checks[name]
+
+
+def test_a_template_that_drops_tool_results_fails_with_the_content_format_hint(tmp_path):
+    """The tool result missing from the prompt, on the real server: the tiny model's own
+    template with the tool message rendered empty (what GLM-5.1's template does with a list,
+    recipes#327). vLLM 0.32 itself no longer hands a template a list for a tool message, even
+    with --chat-template-content-format openai: its chat_utils joins the text parts of a
+    `tool` message into a string (vllm#39614), so that flag alone cannot break this here."""
+    snapshots = TINY_HF / "hub" / "models--glm5-compose--tiny-glm5" / "snapshots"
+    [snapshot] = list(snapshots.iterdir())
+    template = (snapshot / "chat_template.jinja").read_text()
+    rendered = "<tool_response>{{ text(m.content) }}</tool_response>"
+    assert rendered in template
+    broken = tmp_path / "drops-tool-results.jinja"
+    broken.write_text(template.replace(rendered, "<tool_response></tool_response>"))
+    code, _, checks, _, _ = smoke_against(rendered_vllm_args() + ["--chat-template", str(broken)], tmp_path, "drops")
+    assert code == 1
+    check = checks["tool-result-reaches-model"]
+    assert check["status"] == "FAIL" and check["hint"] == hints.TOOL_RESULT_MISSING, check
+    assert "--chat-template-content-format string" in check["hint"]
+    assert "<tool_response></tool_response>" in check["detail"]

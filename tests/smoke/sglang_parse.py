@@ -9,7 +9,8 @@ request model `ChatCompletionRequest`, and the chat-template detection that sets
 `force_reasoning`.
 
 stdin:  {"tool_call_parser": "glm47", "reasoning_parser": "glm45", "tools": [...],
-         "requests": {kind: {"raw": "<GLM text>", "thinking": bool, "tools": bool}}}
+         "requests": {kind: {"raw": "<GLM text>", "thinking": bool, "tools": bool,
+                             "tool_choice": "auto" | "required" | {named}, "finish": "stop" | "length"}}}
 stdout: {"sglang": version, "template": {...}, "kinds": {kind: {"non_stream": {...},
          "stream": {"deltas": [...], "finish_reason": ...}}}}
   non_stream: {"reasoning_content", "content", "tool_calls": [{"name", "arguments"}],
@@ -32,7 +33,7 @@ _hook.muse_spark_chat_template_default = lambda server_args: None
 sys.modules.setdefault(_hook.__name__, _hook)
 
 import sglang  # noqa: E402
-from sglang.srt.entrypoints.openai.protocol import ChatCompletionRequest  # noqa: E402
+from sglang.srt.entrypoints.openai.protocol import ChatCompletionRequest, ToolChoice  # noqa: E402
 from sglang.srt.function_call.function_call_parser import FunctionCallParser  # noqa: E402
 from sglang.srt.parser.reasoning_parser import ReasoningParser  # noqa: E402
 from sglang.srt.parser.response_template import ResponseTemplateReasoningDetector  # noqa: E402
@@ -116,31 +117,52 @@ class Server:
             tool_choice=request.tool_choice,
         )
 
+    def process_tool_calls(self, request, text: str, finish: str):
+        """serving_chat._process_tool_calls: the model's native format through the detector
+        (for required/named only when the detector owns its format, as glm47's does: SGLang
+        then constrains with the GLM grammar, not a JSON schema), else the JSON array that a
+        json_schema constraint makes."""
+        choice = request.tool_choice
+        is_required = choice == "required" or isinstance(choice, ToolChoice)
+        parser = self.tool_parser_for(request)
+        if (not is_required or parser.owns_tool_format()) and parser.has_tool_call(text):
+            try:
+                rest, calls = parser.parse_non_stream(text)
+            except Exception as e:  # SGLang logs and keeps the text
+                print(f"tool call parsing error: {e!r}", file=sys.stderr)
+                return text, None, finish
+            if not calls:  # "dropping the incomplete call"
+                return rest, None, finish
+            found = [{"name": c.name, "arguments": c.parameters} for c in calls]
+            return rest, found, "tool_calls" if finish == "stop" else finish
+        if is_required and parser.owns_tool_format():
+            return text, None, finish  # "Required tool call missing from ... output"
+        if is_required:
+            try:
+                data = json.loads(text)
+                data = [data] if isinstance(data, dict) else data
+                found = [{"name": t["name"], "arguments": json.dumps(t.get("parameters", {}), ensure_ascii=False)} for t in data]
+            except Exception:
+                return text, None, finish
+            return "", found, "tool_calls" if finish == "stop" else finish
+        return text, None, finish
+
     # serving_chat.OpenAIServingChat._answer_started
     @staticmethod
     def answer_started(rp: ReasoningParser | None) -> bool:
         detector = rp.detector if rp is not None else None
         return isinstance(detector, ResponseTemplateReasoningDetector) and detector.answer_started
 
-    def non_stream(self, request: ChatCompletionRequest, text: str) -> dict:
-        """serving_chat._build_chat_response (+ _process_tool_calls), finish_reason "stop"."""
-        finish = "stop"
+    def non_stream(self, request: ChatCompletionRequest, text: str, finish: str = "stop") -> dict:
+        """serving_chat._build_chat_response (+ _process_tool_calls); `finish` is the engine's
+        finish reason ("stop", or "length" for an answer cut by max_tokens)."""
         reasoning_text, tool_calls, answer_started = None, None, False
         if self.reasoning_parser and request.separate_reasoning:
             rp = self.reasoning_parser_for(request, stream=False)
             reasoning_text, text = rp.parse_non_stream(text)
             answer_started = self.answer_started(rp)
         if self.tool_parsing_active(request) and not answer_started:
-            # _process_tool_calls, tool_choice "auto"
-            parser = self.tool_parser_for(request)
-            if parser.has_tool_call(text):
-                try:
-                    text, calls = parser.parse_non_stream(text)
-                    if calls:
-                        tool_calls = [{"name": c.name, "arguments": c.parameters} for c in calls]
-                        finish = "tool_calls"
-                except Exception as e:  # SGLang logs and keeps the text
-                    print(f"tool call parsing error: {e!r}", file=sys.stderr)
+            text, tool_calls, finish = self.process_tool_calls(request, text, finish)
         return {
             "reasoning_content": reasoning_text or None,
             "content": text if text else "",
@@ -148,7 +170,7 @@ class Server:
             "finish_reason": finish,
         }
 
-    def stream(self, request: ChatCompletionRequest, raw: str) -> dict:
+    def stream(self, request: ChatCompletionRequest, raw: str, engine_finish: str = "stop") -> dict:
         """serving_chat._generate_chat_stream / _generate_stream_content with
         _process_reasoning_stream, _process_tool_call_stream and
         _check_for_unstreamed_tool_args; one engine chunk per piece, the last one finishing."""
@@ -192,7 +214,7 @@ class Server:
                 deltas.append({"content": delta})
         # serving_chat._incomplete_tool_call_indices
         incomplete = getattr(getattr(tp, "detector", tp), "incomplete_tool_call_indices", set())
-        finish = "tool_calls" if has_tool_calls and not incomplete else "stop"
+        finish = "tool_calls" if has_tool_calls and not incomplete and engine_finish == "stop" else engine_finish
         return {"pieces": len(pieces), "deltas": deltas, "finish_reason": finish}
 
 
@@ -226,14 +248,16 @@ def main() -> None:
                 "stream": stream,
             }
             if req.get("tools"):
-                body.update(tools=spec["tools"], tool_choice="auto")
+                body.update(tools=spec["tools"], tool_choice=req.get("tool_choice", "auto"))
             if not req.get("thinking", True):
                 body["chat_template_kwargs"] = {"enable_thinking": False}
             request = ChatCompletionRequest(**body)
             if stream:
-                out["stream"] = server.stream(request, req["raw"])
+                # Forced tool choice streams through another path; the sidecar does not stream it.
+                forced = body.get("tool_choice", "auto") != "auto"
+                out["stream"] = None if forced else server.stream(request, req["raw"], req.get("finish", "stop"))
             else:
-                out["non_stream"] = server.non_stream(request, req["raw"])
+                out["non_stream"] = server.non_stream(request, req["raw"], req.get("finish", "stop"))
             out["force_reasoning"] = server.force_reasoning_for(request)
         kinds[kind] = out
     json.dump(

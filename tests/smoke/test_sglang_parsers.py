@@ -24,7 +24,11 @@ import shapes
 from fake_engine import MODEL, FakeEngine
 
 from smoke import hints
-from smoke.checks import CHECKS, WEATHER_TOOL, probe_bodies
+from smoke.agentic import RESULT_PROMPT
+from smoke.checks import WEATHER_TOOL
+from smoke.kinds import CHAT, KINDS, NAMED, NOTHINK, PARALLEL, REQUIRED, RESULT, TOOL, TRUNCATED
+from smoke.runner import ALL_CHECKS as CHECKS
+from smoke.runner import all_bodies
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -34,26 +38,32 @@ SCRIPT = HERE / "sglang_parse.py"
 TIMEOUT = 300  # seconds; the SGLang imports alone take ~12 s
 
 CHECK_NAMES = ["readiness"] + [c.name for c in CHECKS]
-TOOL_CHECKS = {"tool-call", "tool-call-stream"}
+TOOL_CHECKS = {"tool-call", "tool-call-stream", "parallel-tools", "parallel-tools-stream",
+               "tool-choice-required", "tool-choice-named"}
 # sglang#37645: thinking on, the model skips thinking and never writes </think>.
-SKIPPED_THINKING = "a-no-close"
-KIND_A_CHECKS = {c.name for c in CHECKS if c.probes[0] in ("thinking", "thinking-stream")}
+SKIPPED_THINKING = "chat-no-close"
+KIND_A_CHECKS = {c.name for c in CHECKS if c.probes[0] in (CHAT, CHAT + "-stream")}
 
 
 def sglang_requests() -> dict[str, dict]:
     """Per kind: the raw GLM-5 output and what the sidecar's request asks for, read from the
     sidecar's own probes (every probe of a kind must ask the same)."""
     out: dict[str, dict] = {}
-    for body in probe_bodies(MODEL).values():
+    for name, body in all_bodies(MODEL, None, None).items():
+        if name == RESULT_PROMPT:
+            continue  # not a chat request
         kind = shapes.kind_of(body)
         ask = {
             "raw": shapes.RAW[kind],
             "thinking": (body.get("chat_template_kwargs") or {}).get("enable_thinking") is not False,
             "tools": bool(body.get("tools")),
+            "tool_choice": body.get("tool_choice", "auto"),
+            # The engine's own finish reason: the truncated kind's raw text is what fits max_tokens.
+            "finish": "length" if kind == TRUNCATED else "stop",
         }
         assert out.setdefault(kind, ask) == ask, f"probes of kind {kind} disagree"
-    assert sorted(out) == ["a", "b", "c", "d"]
-    out[SKIPPED_THINKING] = {**out["a"], "raw": shapes.SCRIPT["a"].content}
+    assert sorted(out) == sorted(KINDS)
+    out[SKIPPED_THINKING] = {**out[CHAT], "raw": shapes.SCRIPT[CHAT].content}
     return out
 
 
@@ -162,10 +172,11 @@ def sglang_engine(sglang, http_server):
     parser, out = sglang
     http_server.clear()
     fake = FakeEngine(http_server, "sglang")
-    for kind in "abcd":
+    for kind in KINDS:
         got = out["kinds"][kind]
         fake.reply(kind, reply_of(got["non_stream"]), stream=False)
-        fake.reply(kind, stream_reply_of(got["stream"]), stream=True)
+        if got["stream"] is not None:
+            fake.reply(kind, stream_reply_of(got["stream"]), stream=True)
     yield parser, out, fake
     fake.release.set()
     http_server.clear()
@@ -190,8 +201,8 @@ def test_the_sidecar_names_sglang_37645(sglang_engine, run_smoke):
     whole answer in reasoning_content, and the checks of kind (a) say so."""
     parser, out, fake = sglang_engine
     got = out["kinds"][SKIPPED_THINKING]
-    fake.reply("a", reply_of(got["non_stream"]), stream=False)
-    fake.reply("a", stream_reply_of(got["stream"]), stream=True)
+    fake.reply(CHAT, reply_of(got["non_stream"]), stream=False)
+    fake.reply(CHAT, stream_reply_of(got["stream"]), stream=True)
     run = run_smoke(fake.url)
     assert run.code == 1, run.out
     assert run.failed() == KIND_A_CHECKS | (TOOL_CHECKS if parser == "glm45" else set()), run.out
@@ -209,30 +220,32 @@ def test_what_sglang_makes_of_glm5_output(sglang):
     assert out["template"]["force_reasoning"] is False
     kinds = out["kinds"]
     forced = {k: v["force_reasoning"] for k, v in kinds.items()}
-    assert forced == {"a": True, "b": False, "c": True, "d": True, SKIPPED_THINKING: True}
+    assert forced == {k: k != NOTHINK for k in kinds}
     # sglang#37645, as SGLang 0.5.23 still does it: the whole answer in reasoning_content.
     assert kinds[SKIPPED_THINKING]["non_stream"] == {
-        "reasoning_content": shapes.SCRIPT["a"].content,
+        "reasoning_content": shapes.SCRIPT[CHAT].content,
         "content": "",
         "tool_calls": None,
         "finish_reason": "stop",
     }
     want = {k: reply_of(kinds[k]["non_stream"]) for k in kinds}
-    for kind in "abd":
+    for kind in (CHAT, NOTHINK, RESULT, TRUNCATED):
         assert want[kind] == shapes.Reply(
-            reasoning=shapes.SCRIPT[kind].reasoning, content=shapes.SCRIPT[kind].content, finish_reason="stop"
-        )
-    c = kinds["c"]["non_stream"]
-    assert c["reasoning_content"] == shapes.SCRIPT["c"].reasoning
+            reasoning=shapes.SCRIPT[kind].reasoning,
+            content=shapes.SCRIPT[kind].content,
+            finish_reason=shapes.SCRIPT[kind].finish,
+        ), kind
+    c = kinds[TOOL]["non_stream"]
+    assert c["reasoning_content"] == shapes.SCRIPT[TOOL].reasoning
     if parser == "glm47":
         assert c == {
-            "reasoning_content": shapes.SCRIPT["c"].reasoning,
+            "reasoning_content": shapes.SCRIPT[TOOL].reasoning,
             "content": "",
             "tool_calls": [{"name": "get_weather", "arguments": '{"city": "Tokyo"}'}],
             "finish_reason": "tool_calls",
         }
         # Glm47MoeDetector streams the arguments as JSON built character by character.
-        fragments = [d["tool_call"]["arguments"] for d in kinds["c"]["stream"]["deltas"] if "tool_call" in d]
+        fragments = [d["tool_call"]["arguments"] for d in kinds[TOOL]["stream"]["deltas"] if "tool_call" in d]
         assert fragments == ["", "{", '"city": ', '"Toky', "o", '"', "}"]
     else:
         # Surprise worth knowing: SGLang's glm45 detector does not leak the GLM-5 call as text;
@@ -240,12 +253,35 @@ def test_what_sglang_makes_of_glm5_output(sglang):
         # empty content, no tool_calls, finish_reason "stop" (serving_chat._process_tool_calls,
         # "dropping the incomplete call"). Streamed, nothing at all follows the reasoning.
         assert c == {
-            "reasoning_content": shapes.SCRIPT["c"].reasoning,
+            "reasoning_content": shapes.SCRIPT[TOOL].reasoning,
             "content": "",
             "tool_calls": None,
             "finish_reason": "stop",
         }
-        assert all("reasoning_content" in d for d in kinds["c"]["stream"]["deltas"])
+        assert all("reasoning_content" in d for d in kinds[TOOL]["stream"]["deltas"])
+
+
+def test_what_sglang_makes_of_two_calls_and_forced_ones(sglang):
+    """Recorded: SGLang 0.5.23 on two GLM-5 calls and on forced tool choice. With glm47 the two
+    calls come back alike streamed and not (sglang#35564's glm47 difference is int arguments
+    streamed as strings; the weather tool's argument is a string), with indices 0 and 1; forced
+    calls are parsed from the native format (Glm47MoeDetector owns its format) and finish
+    "tool_calls", named ones too. With glm45 every call is lost or left as text."""
+    parser, out = sglang
+    kinds = out["kinds"]
+    two = [{"name": "get_weather", "arguments": json.dumps({"city": c})} for c in ("Tokyo", "Paris")]
+    if parser == "glm47":
+        assert kinds[PARALLEL]["non_stream"]["tool_calls"] == two
+        streamed = stream_reply_of(kinds[PARALLEL]["stream"])
+        assert [(c.name, c.text) for c in streamed.calls] == [(c["name"], c["arguments"]) for c in two]
+        assert {d["tool_call"]["index"] for d in kinds[PARALLEL]["stream"]["deltas"] if "tool_call" in d} == {0, 1}
+        for kind in (REQUIRED, NAMED):
+            assert kinds[kind]["non_stream"]["tool_calls"] == two[:1], kind
+            assert kinds[kind]["non_stream"]["finish_reason"] == "tool_calls", kind
+    else:
+        assert kinds[PARALLEL]["non_stream"]["tool_calls"] is None
+        for kind in (REQUIRED, NAMED):
+            assert kinds[kind]["non_stream"]["content"] == shapes.RAW[TOOL].split("</think>")[1], kind
 
 
 def test_sglang_streams_what_it_answers(sglang):
@@ -253,6 +289,8 @@ def test_sglang_streams_what_it_answers(sglang):
     first, and a call streams its name once, then `{`, key/value pieces and `}`."""
     parser, out = sglang
     for kind, got in out["kinds"].items():
+        if got["stream"] is None:
+            continue  # forced tool choice: not streamed by the sidecar
         streamed, whole = stream_reply_of(got["stream"]), reply_of(got["non_stream"])
         said = (streamed.reasoning, streamed.content, streamed.finish)
         assert said == (whole.reasoning, whole.content, whole.finish), kind
