@@ -45,8 +45,12 @@ def option(*decls, help: str, **kw):
 @option("--model", help="Hugging Face repo id. Known: "
         + ", ".join(m for m in MODELS if not MODELS[m].rehearsal) + ".")
 @option("--gpu-type", type=click.Choice(list(GPUS)), help="GPU model, for sizing.")
-@option("--gpus", type=int, help="GPUs on the host to use.")
+@option("--gpus", type=int, help="GPUs on each host to use.")
+@option("--nodes", type=click.IntRange(1, 2), help="Hosts: 2 renders one file per host "
+        "(compose/ENGINE-node0.yaml for the head, -node1 for the worker), through the engine's "
+        "own multi-node serving, on host networking.")
 @option("--tp", type=int, help="Tensor-parallel size; must divide the model's attention heads.")
+@option("--pp", type=int, help="Pipeline stages across the hosts (vLLM only).")
 @option("--gpu-ids", callback=gpu_ids_option,
         help="Reserve these GPUs (e.g. 0,1,2,3) instead of any --tp of them.")
 @option("--speculative", type=click.Choice(["auto", "mtp", "eagle", "off"]),
@@ -56,7 +60,14 @@ def option(*decls, help: str, **kw):
 @option("--max-model-len", type=int, help="Context length cap.")
 @option("--served-model-name", help="Model name clients send.")
 @option("--port", type=int, help="Host port to publish.")
-@option("--bind", help="Host address to publish on; 0.0.0.0 exposes the API to your network.")
+@option("--bind", help="Host address to publish on; 0.0.0.0 exposes the API to your network. "
+        "With --nodes 2: the address the engine listens on (host networking).")
+@option("--head-address", help="With --nodes 2 (required): the head host's private IPv4 address, "
+        "which the worker reaches.")
+@option("--iface", help="With --nodes 2: the network interface between the hosts (sets "
+        "NCCL_SOCKET_IFNAME and GLOO_SOCKET_IFNAME), e.g. eth1.")
+@click.option("--ib", is_flag=True, default=None, help="With --nodes 2: give the engine the "
+              "InfiniBand devices (/dev/infiniband) and the IPC_LOCK capability RDMA needs.")
 @option("--hf-cache", help="Host folder of the Hugging Face cache (weights), mounted into the engine.")
 @click.option("--offline", is_flag=True, default=None,
               help="Set HF_HUB_OFFLINE=1: weights are already in --hf-cache.")
@@ -89,16 +100,26 @@ def main(output, stdout, force, **options):
     try:
         prof = profile.build(**options)
         if stdout:
-            click.echo(render.render_compose(prof, Path.cwd()), nl=False)
+            texts = [render.render_compose(prof, Path.cwd(), rank) for rank in range(prof.nodes)]
+            click.echo("---\n".join(texts), nl=False)
             return
-        default_path = DEFAULT_DIR / f"{'rehearsal' if prof.rehearsal else prof.engine}.yaml"
-        path = output or default_path
-        text = render.render_compose(prof, path.resolve().parent)
-        status = store.write(path, text, force=force)
+        paths = [DEFAULT_DIR / name for name in render.file_names(prof)]
+        if output is not None:
+            # -o x.yaml with two hosts: x-node0.yaml and x-node1.yaml beside it.
+            paths = [output] if prof.nodes == 1 else [
+                output.with_name(f"{output.stem}-node{rank}{output.suffix or '.yaml'}") for rank in range(prof.nodes)]
+        texts = [render.render_compose(prof, path.resolve().parent, rank) for rank, path in enumerate(paths)]
+        for path in paths:  # refuse before writing anything: both files or neither
+            store.check_writable(path, texts[paths.index(path)], force=force)
+        statuses = [store.write(path, text, force=force) for path, text in zip(paths, texts)]
     except BundleError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(exc.code)
-    click.echo(f"{status}: {path}", err=True)
+    path = paths[0]
+    for rank, (status, written) in enumerate(zip(statuses, paths)):
+        role = "" if prof.nodes == 1 else (" (head: start it first)" if rank == 0 else
+                                           f" (worker: copy it to the second host)")
+        click.echo(f"{status}: {written}{role}", err=True)
     if prof.bind not in ("127.0.0.1", "::1"):
         click.echo(f"note: the API is published on {prof.bind}: anyone who can reach this host can use it.",
                    err=True)
@@ -130,8 +151,16 @@ def notes(prof) -> list[str]:
                    "use glm47 outside a rehearsal of that mistake.")
     if prof.reasoning_parser == "none":
         out.append("without --reasoning-parser, thinking text stays in the content.")
-    if prof.target.gpu and prof.tp < prof.gpus:
+    if prof.target.gpu and prof.nodes == 1 and prof.tp < prof.gpus:
         out.append(f"using {prof.tp} of {prof.gpus} GPUs.")
+    if prof.nodes > 1:
+        out.append(f"two hosts: on the head, `make up COMPOSE_FILE=<node0 file>`; on the worker, the "
+                   f"same with the node1 file once the head is starting. Allow all TCP between the "
+                   f"hosts' private interfaces (NCCL opens random ports); the traffic between them is "
+                   f"not encrypted.")
+        if prof.speculative == "off" and prof.pp > 1:
+            out.append(f"speculative decoding is off: {ENGINES[prof.engine].label} refuses MTP with "
+                       f"pipeline parallel on this image; --tp {prof.tp * prof.pp} keeps it on.")
     return out
 
 

@@ -57,6 +57,10 @@ class Target:
     ulimits: dict = field(default_factory=lambda: {"memlock": -1, "stack": 67108864})
     # Profile defaults this target sets (the rehearsal's tiny model, CPU image, ...).
     defaults: dict = field(default_factory=dict)
+    # Two hosts: None = host networking (NCCL and the engines open random ports between the
+    # hosts, so there is no port mapping); a name = that Docker network (the rehearsal's two
+    # containers on one machine; the test creates it).
+    node_network: str | None = None
 
 
 REHEARSAL_MODEL = "glm5-compose/tiny-glm5"
@@ -73,13 +77,17 @@ TARGETS = {
     for t in (
         Target("h200", 141, "H200"),
         Target("h100", 80, "H100"),
+        # The 96 GB H20 (the recipes' "H200/H20 (141GB)" is the other H20): 8 give 768 GB, below
+        # GLM-5-FP8's 893, so it serves GLM-5 on two hosts. Hopper (sm90): DeepGEMM runs.
+        Target("h20", 96, "H20 (96 GB)"),
         # The GPU-less rehearsal: the CPU engine and the tiny model load in seconds, so a short
         # start period makes a broken one fail fast. It runs on daemons (CI, rootless) that may
         # not grant unlimited memlock, and the CPU engine pins nothing: no ulimits.
         Target("cpu", 0, "CPU", gpu=False, start_period=10, interval="5s", start_interval=None,
                ulimits={}, defaults=dict(model=REHEARSAL_MODEL, image=REHEARSAL_IMAGE, gpus=0,
                                          speculative="off", mem_fraction=None, max_model_len=8192,
-                                         offline=True, hf_cache=rehearsal_cache)),
+                                         offline=True, hf_cache=rehearsal_cache),
+               node_network="glm5-nodes-rehearsal"),
     )
 }
 

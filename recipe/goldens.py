@@ -24,6 +24,17 @@ MATRIX = {
     "rehearsal": build(rehearsal=True, hf_cache="/srv/tiny-hf"),
 }
 
+# Two hosts: one file per host (NAME-node0.yaml the head, NAME-node1.yaml the worker).
+NODES_MATRIX = {
+    "vllm-fp8-2x8h100": build(engine="vllm", gpu_type="h100", nodes=2, head_address="10.0.0.1"),
+    "vllm-bf16-2x8h200": build(engine="vllm", model="zai-org/GLM-5", nodes=2, head_address="10.0.0.1",
+                               iface="ib0", ib=True),
+    "sglang-fp8-2x8h100": build(engine="sglang", gpu_type="h100", nodes=2, head_address="10.0.0.1"),
+    "sglang-bf16-2x8h200": build(engine="sglang", model="zai-org/GLM-5", nodes=2, head_address="10.0.0.1",
+                                 iface="ib0", ib=True),
+    "rehearsal-2nodes": build(rehearsal=True, hf_cache="/srv/tiny-hf", nodes=2, head_address="172.30.87.2"),
+}
+
 GOLDEN_DIR = "tests/golden"
 
 
@@ -34,7 +45,11 @@ def golden_texts() -> dict:
     from .render import ROOT, render_compose
 
     # Goldens render as if they lived in compose/, so their relative paths match the real files.
-    out = {f"{GOLDEN_DIR}/{name}.yaml": render_compose(p, ROOT / "compose") for name, p in MATRIX.items()}
+    out = {}
+    for name, p in {**MATRIX, **NODES_MATRIX}.items():
+        for rank in range(p.nodes):
+            file = name if p.nodes == 1 else f"{name}-node{rank}"
+            out[f"{GOLDEN_DIR}/{file}.yaml"] = render_compose(p, ROOT / "compose", rank)
     out["compose/vllm.yaml"] = out[f"{GOLDEN_DIR}/vllm-default.yaml"]
     out["compose/sglang.yaml"] = out[f"{GOLDEN_DIR}/sglang-default.yaml"]
     out["README.md"] = readme_with_sizing((ROOT / "README.md").read_text())

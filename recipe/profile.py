@@ -27,6 +27,9 @@ IMAGE_RE = re.compile(
     rf"^{_DOMAIN}?{_COMPONENT}(?:/{_COMPONENT})*(?::[\w][\w.-]{{0,127}})?(?:@sha256:[0-9a-f]{{64}})?$"
 )
 SERVED_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$")
+# A Linux interface name (IFNAMSIZ: 15 characters), or a prefix of one: NCCL and Gloo take a
+# prefix (NCCL_SOCKET_IFNAME=eth matches eth0).
+IFACE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,14}")
 
 
 @dataclass(frozen=True)
@@ -66,11 +69,16 @@ RULES = {
     "model": Rule(str, choices=tuple(MODELS)),
     "gpu_type": Rule(str, choices=tuple(TARGETS)),
     "gpus": Rule(int, 0, 8, fix="use 1 to 8 GPUs on one host"),
+    "nodes": Rule(int, 1, 2, fix="use 1, or 2 for two hosts"),
     "tp": Rule(int, 1, 64, fix="use a tensor-parallel size from 1 to 64"),
+    "pp": Rule(int, 1, 16, fix="use 1, or 2 for one pipeline stage per host"),
     "speculative": Rule(str, choices=("mtp", "eagle", "off")),
     "served_model_name": Rule(str),
     "port": Rule(int, 1, 65535, fix="use a port from 1 to 65535"),
     "bind": Rule(str),
+    "head_address": Rule(str, optional=True),
+    "iface": Rule(str, optional=True),
+    "ib": Rule(bool),
     "hf_cache": Rule(str, fix="give the folder that holds (or will hold) the Hugging Face cache"),
     "image": Rule(str),
     "gpu_ids": Rule(tuple, optional=True, fix="give comma-separated device numbers, e.g. 0,1,2,3"),
@@ -94,12 +102,17 @@ class Profile:
     engine: str
     model: str
     gpu_type: str
-    gpus: int
+    gpus: int  # per host
+    nodes: int
     tp: int
+    pp: int
     speculative: str
     served_model_name: str
     port: int
     bind: str
+    head_address: str | None
+    iface: str | None
+    ib: bool
     hf_cache: str
     image: str
     gpu_ids: tuple[int, ...] | None
@@ -123,6 +136,11 @@ class Profile:
     @property
     def target(self) -> Target:
         return TARGETS[self.gpu_type]
+
+    @property
+    def local_gpus(self) -> int:
+        """GPUs (engine ranks) on each host."""
+        return self.tp * self.pp // self.nodes
 
     @property
     def rehearsal(self) -> bool:
@@ -173,9 +191,15 @@ DEFAULTS = {
     "gpu_type": Default("h200"),
     "model": Default("zai-org/GLM-5-FP8"),
     "gpus": Default(8),
-    "tp": Default(lambda v: max(v["gpus"], 1), "--gpus"),
+    "nodes": Default(1),
+    "tp": Default(lambda v: max(v["gpus"], 1) * (1 if _engine(v).nodes_tp == "node" else v["nodes"]),
+                  "--gpus; two hosts: 8 on vLLM (x PP 2), 16 on SGLang"),
+    "pp": Default(lambda v: max(max(v["gpus"], 1) * v["nodes"] // v["tp"], 1) if v["nodes"] > 1 else 1,
+                  "1; two hosts: the GPUs of both / --tp"),
     "gpu_ids": Default(None),
-    "speculative": Default(lambda v: _engine(v).default_speculative, "auto: mtp on vLLM, eagle on SGLang"),
+    "speculative": Default(lambda v: "off" if v["pp"] > 1 and not _engine(v).speculative_with_pp
+                           else _engine(v).default_speculative,
+                           "auto: mtp on vLLM, eagle on SGLang; off with pipeline stages on vLLM"),
     "spec_tokens": Default(lambda v: None if v["speculative"] == "off" else _engine(v).default_spec_tokens,
                            "1 for MTP, 3 for EAGLE"),
     "mem_fraction": Default(0.85),
@@ -183,6 +207,9 @@ DEFAULTS = {
     "served_model_name": Default(lambda v: MODELS[v["model"]].served_name, "from the model, e.g. glm-5-fp8"),
     "port": Default(lambda v: _engine(v).port, "8000 vLLM, 30000 SGLang"),
     "bind": Default("127.0.0.1"),
+    "head_address": Default(None),
+    "iface": Default(None),
+    "ib": Default(False),
     "hf_cache": Default("~/.cache/huggingface"),
     "image": Default(lambda v: _engine(v).image, "vllm/vllm-openai:glm5, lmsysorg/sglang:glm5-hopper"),
     "tool_call_parser": Default("glm47"),
@@ -275,6 +302,7 @@ def check(p: Profile) -> None:
             "--bind", p.bind, "not an IP address", "use 127.0.0.1 (default), or 0.0.0.0 to publish "
             "on every interface",
         ) from None
+    check_nodes(p, spec)
     if not p.target.gpu:
         if p.gpus or p.tp != 1 or p.gpu_ids:
             raise RecipeError("--tp", p.tp, "a rehearsal runs one CPU engine", "leave --gpus, --tp and --gpu-ids out")
@@ -284,21 +312,23 @@ def check(p: Profile) -> None:
     else:
         if p.gpus < 1:
             raise RecipeError("--gpus", p.gpus, "GLM-5 needs GPUs", "use 1 to 8")
-        if p.tp > p.gpus:
+        if p.nodes == 1 and p.tp > p.gpus:
+            two_hosts = " (or --nodes 2 --head-address HEAD_IP: TP over two hosts)" if p.tp == 2 * p.gpus else ""
             raise RecipeError(
-                "--tp", p.tp, f"more than the {p.gpus} GPUs given by --gpus", f"use --tp {p.gpus} or raise --gpus",
+                "--tp", p.tp, f"more than the {p.gpus} GPUs given by --gpus",
+                f"use --tp {p.gpus} or raise --gpus{two_hosts}",
             )
         if facts.heads % p.tp:
-            sizes = [t for t in range(1, p.gpus + 1) if facts.heads % t == 0]
+            sizes = [t for t in range(1, p.gpus * p.nodes + 1) if facts.heads % t == 0]
             raise RecipeError(
                 "--tp", p.tp, f"must divide {p.model}'s {facts.heads} attention heads",
                 f"use --tp {' or '.join(map(str, sizes[-2:]))}",
             )
         if p.gpu_ids is not None:
-            if len(p.gpu_ids) != p.tp or len(set(p.gpu_ids)) != len(p.gpu_ids):
+            if len(p.gpu_ids) != p.local_gpus or len(set(p.gpu_ids)) != len(p.gpu_ids):
                 raise RecipeError(
-                    "--gpu-ids", ",".join(map(str, p.gpu_ids)), f"must name {p.tp} different GPUs, "
-                    "one per tensor-parallel rank", f"list {p.tp} distinct device ids",
+                    "--gpu-ids", ",".join(map(str, p.gpu_ids)), f"must name {p.local_gpus} different GPUs, "
+                    "one per engine rank on this host", f"list {p.local_gpus} distinct device ids",
                 )
     if p.speculative != "off" and p.speculative not in spec.speculative:
         runs = " or ".join(f"--speculative {m}" for m in spec.speculative)
@@ -318,10 +348,60 @@ def check(p: Profile) -> None:
         sizing.check_fit(p, facts, GPUS[p.gpu_type])
 
 
+def check_nodes(p: Profile, spec) -> None:
+    """Two hosts: the head's address, how the GPUs of both split the model, what the engine's
+    multi-node serving takes. One host: none of the two-host options."""
+    if p.nodes == 1:
+        for option, value in (("--head-address", p.head_address), ("--iface", p.iface)):
+            if value is not None:
+                raise RecipeError(option, value, "only two hosts have a head to join or an "
+                                  "interface between them", "add --nodes 2, or leave it out")
+        if p.ib:
+            raise RecipeError("--ib", "on", "InfiniBand is for the traffic between two hosts",
+                              "add --nodes 2, or leave --ib out")
+        if p.pp != 1:
+            raise RecipeError("--pp", p.pp, "pipeline stages are rendered only across two hosts",
+                              "leave --pp out, or add --nodes 2")
+        return
+    if p.head_address is None:
+        raise RecipeError("--nodes", p.nodes, "two hosts need the head's address",
+                          "add --head-address IP: the head host's private IPv4 address, which the "
+                          "worker reaches")
+    try:
+        head = ipaddress.IPv4Address(p.head_address)
+    except ValueError:
+        raise RecipeError("--head-address", p.head_address, "not an IPv4 address",
+                          "give the head host's private IPv4 address, e.g. 10.0.0.1") from None
+    if head.is_loopback or head.is_unspecified or head.is_multicast or head.is_link_local:
+        raise RecipeError("--head-address", p.head_address, "the worker cannot reach the head there",
+                          "give the head host's address on the network between the hosts, e.g. 10.0.0.1")
+    if p.iface is not None and not IFACE_RE.fullmatch(p.iface):
+        raise RecipeError("--iface", p.iface, "not a network interface name",
+                          "give the name `ip -br addr` shows for the private network, e.g. eth1 or ens5")
+    ranks = max(p.gpus, 1) * p.nodes
+    if p.tp * p.pp != ranks:
+        layout = "TP 8 x PP 2" if spec.pp_flag else "TP 16"
+        raise RecipeError("--tp", p.tp, f"TP {p.tp} x PP {p.pp} does not use the {ranks} GPUs of "
+                          f"{p.nodes} hosts x --gpus {p.gpus}", f"leave --tp and --pp out ({spec.label}: "
+                          f"{layout}), or make --tp x --pp equal {ranks}")
+    if p.pp > 1 and spec.pp_flag is None:
+        raise RecipeError("--tp", p.tp, f"{spec.label}'s two-host recipe spreads tensor parallel over "
+                          f"both hosts, with no pipeline stages (--pp {p.pp})",
+                          f"leave --tp and --pp out (TP {ranks})")
+    if p.pp > 1 and p.speculative != "off" and not spec.speculative_with_pp:
+        raise RecipeError("--speculative", p.speculative, f"{spec.label} refuses speculative decoding "
+                          f"with pipeline parallel on this image (MTP's draft model does not support "
+                          f"PP: vllm#52069, #49355)", f"use --speculative off with PP {p.pp}, or "
+                          f"--tp {ranks} (TP over both hosts, MTP on)")
+
+
 def from_block(block: dict) -> Profile:
     """The profile stated by a render's x-profile block, checked again (stack.rendered reads it)."""
     block = dict(block)
     block.pop("rehearsal", None)  # derived from gpu_type
+    # Renders from before two hosts existed state one host.
+    for key, value in (("nodes", 1), ("pp", 1), ("head_address", None), ("iface", None), ("ib", False)):
+        block.setdefault(key, value)
     if block.get("gpu_ids") is not None:
         block["gpu_ids"] = tuple(block["gpu_ids"])
     profile = Profile(**block)

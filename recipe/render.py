@@ -28,11 +28,28 @@ _env = jinja2.Environment(
 _env.filters["q"] = json.dumps
 
 
-def engine_command(p: Profile) -> list[str]:
-    """The engine's arguments after its entrypoint, in the order of the recipes."""
+def host_network(p: Profile) -> bool:
+    """Two GPU hosts share no Docker network: each engine is on its host's network stack."""
+    return p.nodes > 1 and p.target.node_network is None
+
+
+def engine_command(p: Profile, rank: int = 0) -> list[str]:
+    """The engine's arguments after its entrypoint, in the order of the recipes. rank: which
+    host of a two-host deployment (0 = the head)."""
     e = ENGINES[p.engine]
     args = [e.model_flag, p.model] if e.model_flag else [p.model]
-    args += [*e.fixed_args, e.tp_flag, str(p.tp)]
+    if host_network(p):
+        # No port mapping: --bind and --port are where the engine itself listens.
+        args += [a.format(host=p.bind, port=p.port) for a in e.listen_args]
+    elif e.listen_in_container:
+        args += [a.format(host="0.0.0.0", port=e.port) for a in e.listen_args]
+    args += [e.tp_flag, str(p.tp)]
+    if p.pp > 1:
+        args += [e.pp_flag, str(p.pp)]
+    if p.nodes > 1:
+        args += [a.format(nodes=p.nodes, rank=rank, head=p.head_address) for a in e.node_args]
+        if rank > 0:
+            args += e.worker_args
     if p.speculative != "off":
         n = p.spec_tokens
         args += [a.format(n=n, n_plus_1=n + 1) for a in e.speculative[p.speculative]]
@@ -45,7 +62,7 @@ def engine_command(p: Profile) -> list[str]:
     if p.max_model_len is not None:
         args += [e.context_flag, str(p.max_model_len)]
     if not p.target.gpu:
-        args += e.cpu_args
+        args += e.cpu_pp_args if p.pp > 1 else e.cpu_args
     return [*args, *e.extra_args]
 
 
@@ -58,6 +75,11 @@ def engine_env(p: Profile) -> dict[str, str]:
         env["HF_HUB_OFFLINE"] = "1"
     if not p.target.gpu:
         env.update(e.cpu_env)
+    if p.iface:
+        # The interface between the hosts, for NCCL's and Gloo's sockets (bootstrap, and all of
+        # NCCL's traffic without InfiniBand); otherwise they may pick docker0 or a public NIC.
+        env["NCCL_SOCKET_IFNAME"] = p.iface
+        env["GLOO_SOCKET_IFNAME"] = p.iface
     return env
 
 
@@ -89,26 +111,58 @@ def cli_args(p: Profile) -> list[str]:
     return args + (["--rehearsal"] if p.rehearsal else [])
 
 
-def render_compose(p: Profile, out_dir: Path | None = None) -> str:
-    """The compose file for this profile. out_dir is where it will live: paths are relative to it."""
+def file_names(p: Profile) -> list[str]:
+    """The files a profile renders to, under compose/: one per host, the head first."""
+    base = "rehearsal" if p.rehearsal else p.engine
+    if p.nodes == 1:
+        return [f"{base}.yaml"]
+    return [f"{base}-node{rank}.yaml" for rank in range(p.nodes)]
+
+
+def render_compose(p: Profile, out_dir: Path | None = None, rank: int = 0) -> str:
+    """The compose file for this profile (for host `rank` of a two-host deployment; 0 = the
+    head). out_dir is where it will live: paths are relative to it."""
     out_dir = Path(out_dir or ROOT / "compose").resolve()
     e = ENGINES[p.engine]
     root_rel = os.path.relpath(ROOT, out_dir)
     bind = f"[{p.bind}]" if ":" in p.bind else p.bind
     target = p.target
+    head = rank == 0
+    on_host = host_network(p)
+    # The API port inside the engine's network namespace: host networking moves it to --port.
+    api_port = p.port if on_host else e.port
+    api_host = p.bind if on_host and p.bind not in ("0.0.0.0", "::") else "127.0.0.1"
+    node = None
+    if p.nodes > 1:
+        node = {"rank": rank, "role": "head" if head else "worker", "head_address": p.head_address}
+    project = f"glm5-{'rehearsal' if p.rehearsal else p.engine}" + (f"-node{rank}" if node else "")
     body = _env.get_template("compose.yaml.j2").render(
         p=p,
         engine=e,
         model=MODELS[p.model],
         target=target,
         hf_mount=HF_MOUNT,
-        command=engine_command(p),
+        command=engine_command(p, rank),
         ulimits=target.ulimits,
         environment=engine_env(p),
-        port=f"{bind}:{p.port}:{e.port}",
+        node=node,
+        network_mode="host" if on_host else None,
+        # The rehearsal's head has a fixed address on its Docker network; the worker any.
+        node_network=target.node_network if node else None,
+        ipv4_address=p.head_address if node and head and not on_host else None,
+        port=f"{bind}:{p.port}:{e.port}" if head and not on_host else None,
+        # A worker serves no HTTP (vLLM --headless, SGLang rank >= 1): its health is its
+        # process and its log (make up follows them), not a probe.
         healthcheck=["CMD", "python3", "-c", "import urllib.request; urllib.request.urlopen("
-                     f"'http://127.0.0.1:{e.port}/health', timeout=5)"],
-        project=f"glm5-{'rehearsal' if p.rehearsal else p.engine}",
+                     f"'http://{api_host}:{api_port}/health', timeout=5)"] if head else None,
+        smoke=head,
+        # Both hosts' services are called engine: on a shared network, name the head by address.
+        smoke_url=(f"http://{api_host}:{api_port}" if on_host else f"http://{p.head_address}:{e.port}"
+                   if node else f"http://engine:{e.port}"),
+        devices=["/dev/infiniband"] if p.ib else [],
+        # RDMA registers (pins) memory: IPC_LOCK, as vLLM's multi-node docs say for GPUDirect.
+        cap_add=["IPC_LOCK"] if p.ib else [],
+        project=project,
         build_context=root_rel,
         reports=os.path.join(root_rel, "reports"),
         smoke_image=SMOKE_IMAGE,

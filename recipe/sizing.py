@@ -7,20 +7,22 @@ from .catalog import GPUS, MODELS, Gpu, Model
 def check_fit(p, facts: Model, gpu: Gpu) -> None:
     # Every GPU type the generator knows is Hopper, so facts.hopper_only needs no check here;
     # preflight checks the real GPUs' compute capability.
-    have = p.tp * gpu.memory_gb
+    ranks = p.tp * p.pp  # every GPU of every host holds a slice of the weights
+    have = ranks * gpu.memory_gb
+    where = f"{ranks}x {gpu.label}" + (f" on {p.nodes} hosts" if p.nodes > 1 else "")
     if have < facts.vram_gb:
         # Blame the option the user most likely chose.
-        option, value = ("--tp", p.tp) if p.tp != p.gpus else (
+        option, value = ("--tp", p.tp) if ranks != p.gpus * p.nodes else (
             ("--gpu-type", gpu.name) if p.gpus == 8 else ("--gpus", p.gpus))
         raise RecipeError(
             option, value,
-            f"{p.model} needs ~{facts.vram_gb} GB of GPU memory and {p.tp}x {gpu.label} has {have} GB",
+            f"{p.model} needs ~{facts.vram_gb} GB of GPU memory and {where} has {have} GB",
             alternatives(p, facts, gpu),
         )
-    usable, per_gpu, fraction = weights_fit(facts, p.tp, p.mem_fraction, gpu.memory_gb)
+    usable, per_gpu, fraction = weights_fit(facts, ranks, p.mem_fraction, gpu.memory_gb)
     if fraction:
         raise RecipeError(
-            "--mem-fraction", p.mem_fraction, f"{p.tp}x {gpu.label} would give the engine {usable:.0f} GB "
+            "--mem-fraction", p.mem_fraction, f"{where} would give the engine {usable:.0f} GB "
             f"per GPU, and the weights alone take ~{per_gpu:.0f} GB",
             f"use --mem-fraction {fraction:g} or more GPUs",
         )
@@ -39,23 +41,31 @@ def weights_fit(model: Model, tp: int, mem_fraction: float, gpu_gb: float) -> tu
 
 
 def fits(model: Model, gpu: Gpu, n: int) -> bool:
+    """n GPUs hold the model (n = 16: two hosts, TP 16 or TP 8 x PP 2; both divide the heads)."""
     return model.heads % n == 0 and n * gpu.memory_gb >= model.vram_gb
 
 
 def alternatives(p, model: Model, gpu: Gpu) -> str:
     """Name the ways out: other GPUs on one host, two nodes, or a smaller model that fits."""
     options = []
+    one_host = " --nodes 1" if p.nodes > 1 else ""
     for other in GPUS.values():
         n = next((n for n in (4, 8) if fits(model, other, n)), None)
-        if n and other != gpu:
-            options.append(f"{n}x {other.label} (--gpu-type {other.name} --gpus {n})")
+        if n and (other != gpu or p.nodes > 1):
+            options.append(f"{n}x {other.label} (--gpu-type {other.name} --gpus {n}{one_host})")
         elif n:
             options.append(f"--tp {n}" if p.gpus >= n else f"--gpus {n}")
     if not fits(model, gpu, 8):
-        # Prefer the user's own GPU type; else the first that two nodes of would hold it.
-        two_nodes = [g for g in (gpu, *GPUS.values()) if 16 * g.memory_gb >= model.vram_gb]
+        # Prefer the user's own GPU type; else the first that two hosts of would hold it.
+        two_nodes = [g for g in (gpu, *GPUS.values()) if fits(model, g, 16)
+                     and (p.nodes == 1 or g != gpu or p.gpus < 8)]
         if two_nodes:
-            options.append(f"two nodes of 8x {two_nodes[0].label} (TP 16; not generated here)")
+            other = "" if two_nodes[0] == gpu else f" --gpu-type {two_nodes[0].name}"
+            if p.nodes == 1:
+                flags = f"--nodes 2{other} --head-address HEAD_IP"
+            else:
+                flags = other.strip() or "--gpus 8"
+            options.append(f"two hosts of 8x {two_nodes[0].label} ({flags})")
     for smaller in MODELS.values():
         if not smaller.rehearsal and smaller.vram_gb < model.vram_gb and fits(smaller, gpu, 8):
             options.append(f"--model {smaller.repo} (~{smaller.vram_gb} GB)")
@@ -67,15 +77,15 @@ def table() -> list[dict]:
     rows = []
     for m in (m for m in MODELS.values() if not m.rehearsal):
         for g in GPUS.values():
-            for n in (4, 8):
-                rows.append(dict(model=m.repo, gpus=f"{n}x {g.label}", have=n * g.memory_gb,
-                                 need=m.vram_gb, fits=n * g.memory_gb >= m.vram_gb))
+            for n in (4, 8, 16):
+                rows.append(dict(model=m.repo, gpus=f"{n}x {g.label}" + (" (2 hosts)" if n > 8 else ""),
+                                 have=n * g.memory_gb, need=m.vram_gb, fits=n * g.memory_gb >= m.vram_gb))
     return rows
 
 
 def markdown() -> str:
     """The sizing table as it stands in README.md (make golden rewrites it; a test compares)."""
-    lines = ["| model | GPUs | have (GB) | needs (GB) | fits one host |", "|---|---|---|---|---|"]
+    lines = ["| model | GPUs | have (GB) | needs (GB) | fits |", "|---|---|---|---|---|"]
     for r in table():
         lines.append(f"| `{r['model']}` | {r['gpus']} | {r['have']} | ~{r['need']} | "
                      f"{'yes' if r['fits'] else '**no**'} |")

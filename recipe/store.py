@@ -19,6 +19,20 @@ def write(path: Path, text: str, force: bool = False) -> str:
                          "Fix: choose a writable --output") from None
 
 
+def check_writable(path: Path, text: str, force: bool = False) -> None:
+    """Raise StoreError if write() would refuse: lets a caller writing several files check all
+    of them before writing any."""
+    path = Path(path)
+    try:
+        if path.exists() and not force:
+            old = path.read_text()
+            if old != text:
+                refuse_if_foreign(path, old, text)
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot read it ({exc.strerror or exc}); nothing written. "
+                         "Fix: choose a readable --output") from None
+
+
 def _write(path: Path, text: str, force: bool) -> str:
     if path.exists():
         old = path.read_text()

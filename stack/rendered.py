@@ -55,6 +55,13 @@ class Rendered:
     path: Path
     profile: Profile
     _services: dict | None = field(default=None, repr=False)
+    # Two hosts: which one this file starts (x-node), 0 = the head. One host: 0.
+    rank: int = 0
+
+    @property
+    def worker(self) -> bool:
+        """A host that joins the head and serves no API (its health is its process and log)."""
+        return self.rank > 0
 
     @property
     def services(self) -> dict:
@@ -78,6 +85,7 @@ def load_render(path: str | os.PathLike) -> Rendered:
         with open(path, encoding="utf-8") as f:
             data = yaml.safe_load(f)
         profile = from_block(data["x-profile"])
+        rank = node_rank(data.get("x-node"), profile)
     except FileNotFoundError:
         raise RecipeError("--compose-file", path, "no such file", "run `make generate` first") from None
     except OSError as exc:
@@ -86,7 +94,19 @@ def load_render(path: str | os.PathLike) -> Rendered:
     except (KeyError, TypeError, ValueError, RecipeError, yaml.YAMLError):
         raise RecipeError("--compose-file", path, "has no valid x-profile block (not rendered by "
                           "generator.py?)", "re-render it with generator.py") from None
-    return Rendered(path, profile)
+    return Rendered(path, profile, rank=rank)
+
+
+def node_rank(block, profile: Profile) -> int:
+    """The rank an x-node block states; a two-host profile must say which host the file is."""
+    if profile.nodes == 1:
+        if block is not None:
+            raise ValueError("x-node in a one-host render")
+        return 0
+    rank = block["rank"]
+    if not isinstance(rank, int) or isinstance(rank, bool) or not 0 <= rank < profile.nodes:
+        raise ValueError(f"x-node rank {rank!r}")
+    return rank
 
 
 def resolve_services(path: Path) -> dict:

@@ -89,18 +89,19 @@ REFUSALS = [
      "Error: --tp 6: must divide zai-org/GLM-5-FP8's 64 attention heads. Fix: use --tp 4 or 8"),
     (["--model", "zai-org/GLM-4.7-FP8", "--tp", "5"],
      "Error: --tp 5: must divide zai-org/GLM-4.7-FP8's 96 attention heads. Fix: use --tp 6 or 8"),
-    (["--tp", "16"], "Error: --tp 16: more than the 8 GPUs given by --gpus. Fix: use --tp 8 or raise --gpus"),
+    (["--tp", "16"], "Error: --tp 16: more than the 8 GPUs given by --gpus. Fix: use --tp 8 or raise --gpus "
+     "(or --nodes 2 --head-address HEAD_IP: TP over two hosts)"),
     (["--gpu-type", "h100"],
      "Error: --gpu-type h100: zai-org/GLM-5-FP8 needs ~893 GB of GPU memory and 8x H100 has 640 GB. "
-     "Fix: use 8x H200 (--gpu-type h200 --gpus 8), or two nodes of 8x H100 (TP 16; not generated here), "
+     "Fix: use 8x H200 (--gpu-type h200 --gpus 8), or two hosts of 8x H100 (--nodes 2 --head-address HEAD_IP), "
      "or --model zai-org/GLM-4.7-FP8 (~430 GB)"),
     (["--model", "zai-org/GLM-5"],
      "Error: --gpu-type h200: zai-org/GLM-5 needs ~1786 GB of GPU memory and 8x H200 has 1128 GB. "
-     "Fix: use two nodes of 8x H200 (TP 16; not generated here), or --model zai-org/GLM-5-FP8 (~893 GB), "
+     "Fix: use two hosts of 8x H200 (--nodes 2 --head-address HEAD_IP), or --model zai-org/GLM-5-FP8 (~893 GB), "
      "or --model zai-org/GLM-4.7-FP8 (~430 GB)"),
     (["--model", "zai-org/GLM-4.7-FP8", "--gpu-type", "h100", "--gpus", "4"],
      "Error: --gpus 4: zai-org/GLM-4.7-FP8 needs ~430 GB of GPU memory and 4x H100 has 320 GB. "
-     "Fix: use 4x H200 (--gpu-type h200 --gpus 4), or --gpus 8"),
+     "Fix: use 4x H200 (--gpu-type h200 --gpus 4), or --gpus 8, or 8x H20 (96 GB) (--gpu-type h20 --gpus 8)"),
     (["--speculative", "eagle"],
      "Error: --speculative eagle: vLLM cannot run it for GLM: vLLM needs a separate EAGLE draft model, "
      "and GLM ships none. Fix: use --speculative mtp, or off"),
@@ -137,7 +138,7 @@ REFUSALS = [
      "Error: --bind localhost:80: not an IP address. Fix: use 127.0.0.1 (default), or 0.0.0.0 to publish "
      "on every interface"),
     (["--gpu-ids", "0,1"],
-     "Error: --gpu-ids 0,1: must name 8 different GPUs, one per tensor-parallel rank. Fix: list 8 distinct "
+     "Error: --gpu-ids 0,1: must name 8 different GPUs, one per engine rank on this host. Fix: list 8 distinct "
      "device ids"),
     (["--rehearsal", "--engine", "sglang"],
      "Error: --engine sglang: SGLang cannot serve on a CPU (its kernels need CUDA), so it cannot be "

@@ -126,7 +126,7 @@ def test_glm5_fp8_on_8x_h100_fails_memory_and_names_the_ways_out(tmp_path):
     assert r.measured.startswith("8x 79.6 GiB = 637 GB")
     assert "~893 GB" in r.need
     assert "8x H200 (--gpu-type h200 --gpus 8)" in r.fix
-    assert "two nodes of 8x H100" in r.fix
+    assert "two hosts of 8x H100 (--nodes 2" in r.fix
     assert "--model zai-org/GLM-4.7-FP8 (~430 GB)" in r.fix
 
 

@@ -1,0 +1,201 @@
+"""Two hosts (--nodes 2): one file per host, each through the real Compose v2 loader; the
+refusals; what the head and the worker each carry."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+import generator
+from recipe.engines import ENGINES
+from recipe.goldens import NODES_MATRIX
+from recipe.render import ROOT, engine_command
+from stack.rendered import load_render
+
+GOLDEN = ROOT / "tests" / "golden"
+FILES = [(name, rank) for name, p in NODES_MATRIX.items() for rank in range(p.nodes)]
+IDS = [f"{name}-node{rank}" for name, rank in FILES]
+
+
+@pytest.fixture
+def run(tmp_path, monkeypatch):
+    monkeypatch.setattr(generator, "LAST_RENDER", tmp_path / ".last-render")
+    monkeypatch.setattr(generator, "DEFAULT_DIR", tmp_path)
+
+    def invoke(*args):
+        return CliRunner().invoke(generator.main, list(args), catch_exceptions=False)
+
+    return invoke
+
+
+@pytest.fixture(scope="module")
+def loaded(compose_config):
+    out = {}
+    for name, rank in FILES:
+        result = compose_config(GOLDEN / f"{name}-node{rank}.yaml", "--format", "json",
+                                env={"HF_TOKEN": "", "COMPOSE_PROFILES": "smoke"})
+        assert result.returncode == 0, f"{name}-node{rank}: {result.stderr}"
+        out[name, rank] = json.loads(result.stdout)
+    return out
+
+
+def test_the_issue_command_renders_a_head_and_a_worker_for_each_engine(run, tmp_path):
+    for engine in ENGINES:
+        result = run("--engine", engine, "--nodes", "2", "--gpu-type", "h100", "--head-address", "10.0.0.1")
+        assert result.exit_code == 0, result.output
+        for rank, role in ((0, "head"), (1, "worker")):
+            path = tmp_path / f"{engine}-node{rank}.yaml"
+            rendered = load_render(path)
+            assert rendered.rank == rank and rendered.profile.nodes == 2
+            assert f"Host {rank} of 2 ({role}, node rank {rank})" in path.read_text().splitlines()[1]
+    assert (tmp_path / ".last-render").read_text().strip().endswith("sglang-node0.yaml")
+
+
+@pytest.mark.parametrize("name,rank", FILES, ids=IDS)
+def test_compose_accepts_every_node_golden(name, rank, compose_config):
+    result = compose_config(GOLDEN / f"{name}-node{rank}.yaml", "-q")
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+
+
+@pytest.mark.parametrize("name,rank", FILES, ids=IDS)
+def test_head_serves_the_worker_joins(name, rank, loaded):
+    p, cfg = NODES_MATRIX[name], loaded[name, rank]
+    spec, engine = ENGINES[p.engine], cfg["services"]["engine"]
+    cmd = engine["command"]
+    assert cmd == engine_command(p, rank)
+
+    def value(flag):
+        return cmd[cmd.index(flag) + 1]
+
+    assert value(spec.tp_flag) == str(p.tp)
+    assert value("--nnodes") == "2" and value("--node-rank") == str(rank)
+    if p.engine == "vllm":
+        assert value("--master-addr") == p.head_address and value("--pipeline-parallel-size") == str(p.pp)
+        assert value("--distributed-executor-backend") == "mp"
+        assert ("--headless" in cmd) == (rank > 0)
+        assert "--speculative-config.method" not in cmd  # MTP is refused with PP on these images
+    else:
+        assert value("--dist-init-addr") == f"{p.head_address}:20000" and value(spec.tp_flag) == "16"
+        assert value("--speculative-algorithm") == "EAGLE"
+    gpu = p.target.gpu
+    if gpu:
+        assert engine["network_mode"] == "host" and "ports" not in engine
+        assert value("--host") == p.bind and value("--port") == str(p.port)
+        devices = engine["deploy"]["resources"]["reservations"]["devices"]
+        assert devices[0]["count"] == 8
+    else:  # the rehearsal: two containers on a Docker network of their own
+        assert list(engine["networks"]) == ["glm5-nodes-rehearsal"]
+        assert ("ports" in engine) == (rank == 0)
+    if rank == 0:
+        assert "healthcheck" in engine and "smoke" in cfg["services"]
+        url = cfg["services"]["smoke"]["environment"]["SMOKE_BASE_URL"]
+        assert url == (f"http://127.0.0.1:{p.port}" if gpu else f"http://{p.head_address}:{spec.port}")
+    else:
+        assert "healthcheck" not in engine and list(cfg["services"]) == ["engine"]
+    if p.ib:
+        assert engine["devices"][0]["source"] == "/dev/infiniband" and engine["cap_add"] == ["IPC_LOCK"]
+    else:
+        assert "devices" not in engine and "cap_add" not in engine
+    env = engine["environment"]
+    assert (env.get("NCCL_SOCKET_IFNAME"), env.get("GLOO_SOCKET_IFNAME")) == (p.iface, p.iface)
+
+
+@pytest.mark.parametrize("name,rank", FILES, ids=IDS)
+def test_node_profile_round_trips(name, rank):
+    rendered = load_render(GOLDEN / f"{name}-node{rank}.yaml")
+    assert rendered.profile == NODES_MATRIX[name] and rendered.rank == rank
+
+
+def test_a_file_lying_about_its_rank_is_refused(tmp_path):
+    text = (GOLDEN / "vllm-fp8-2x8h100-node1.yaml").read_text()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace('x-node: {"rank": 1,', 'x-node: {"rank": 2,'))
+    with pytest.raises(Exception, match="has no valid x-profile block"):
+        load_render(bad)
+
+
+H = ["--nodes", "2", "--head-address", "10.0.0.1"]
+REFUSALS = [
+    (["--nodes", "2"],
+     "Error: --nodes 2: two hosts need the head's address. Fix: add --head-address IP: the head host's "
+     "private IPv4 address, which the worker reaches"),
+    (["--nodes", "2", "--head-address", "127.0.0.1"],
+     "Error: --head-address 127.0.0.1: the worker cannot reach the head there. Fix: give the head host's "
+     "address on the network between the hosts, e.g. 10.0.0.1"),
+    (["--nodes", "2", "--head-address", "head.example"],
+     "Error: --head-address head.example: not an IPv4 address. Fix: give the head host's private IPv4 "
+     "address, e.g. 10.0.0.1"),
+    (["--nodes", "2", "--head-address", "10.0.0.1 "],
+     "Error: --head-address 10.0.0.1 : not an IPv4 address. Fix: give the head host's private IPv4 "
+     "address, e.g. 10.0.0.1"),
+    ([*H, "--iface", "eth0;reboot"],
+     "Error: --iface eth0;reboot: not a network interface name. Fix: give the name `ip -br addr` shows "
+     "for the private network, e.g. eth1 or ens5"),
+    (["--iface", "eth1"],
+     "Error: --iface eth1: only two hosts have a head to join or an interface between them. Fix: add "
+     "--nodes 2, or leave it out"),
+    (["--head-address", "10.0.0.1"],
+     "Error: --head-address 10.0.0.1: only two hosts have a head to join or an interface between them. "
+     "Fix: add --nodes 2, or leave it out"),
+    (["--ib"], "Error: --ib on: InfiniBand is for the traffic between two hosts. Fix: add --nodes 2, or "
+     "leave --ib out"),
+    (["--pp", "2"], "Error: --pp 2: pipeline stages are rendered only across two hosts. Fix: leave --pp "
+     "out, or add --nodes 2"),
+    ([*H, "--gpu-type", "h100", "--speculative", "mtp"],
+     "Error: --speculative mtp: vLLM refuses speculative decoding with pipeline parallel on this image "
+     "(MTP's draft model does not support PP: vllm#52069, #49355). Fix: use --speculative off with PP 2, "
+     "or --tp 16 (TP over both hosts, MTP on)"),
+    ([*H, "--engine", "sglang", "--tp", "8"],
+     "Error: --tp 8: SGLang's two-host recipe spreads tensor parallel over both hosts, with no pipeline "
+     "stages (--pp 2). Fix: leave --tp and --pp out (TP 16)"),
+    ([*H, "--tp", "8", "--pp", "1"],
+     "Error: --tp 8: TP 8 x PP 1 does not use the 16 GPUs of 2 hosts x --gpus 8. Fix: leave --tp and --pp "
+     "out (vLLM: TP 8 x PP 2), or make --tp x --pp equal 16"),
+    ([*H, "--gpu-type", "h100", "--model", "zai-org/GLM-5"],
+     "Error: --gpu-type h100: zai-org/GLM-5 needs ~1786 GB of GPU memory and 16x H100 on 2 hosts has "
+     "1280 GB. Fix: use two hosts of 8x H200 (--gpu-type h200), or --model zai-org/GLM-4.7-FP8 (~430 GB)"),
+    (["--gpu-type", "h20"],
+     "Error: --gpu-type h20: zai-org/GLM-5-FP8 needs ~893 GB of GPU memory and 8x H20 (96 GB) has 768 GB. "
+     "Fix: use 8x H200 (--gpu-type h200 --gpus 8), or two hosts of 8x H20 (96 GB) (--nodes 2 "
+     "--head-address HEAD_IP), or --model zai-org/GLM-4.7-FP8 (~430 GB)"),
+    (["--nodes", "3"], "Error: Invalid value for '--nodes': 3 is not in the range 1<=x<=2."),
+]
+
+
+@pytest.mark.parametrize("args,message", REFUSALS, ids=[" ".join(a) for a, _ in REFUSALS])
+def test_two_host_refusals(args, message, run, tmp_path):
+    result = run(*args, "--output", str(tmp_path / "out.yaml"))
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines()[-1] == message
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_fits_on_two_hosts():
+    """The profiles one host refuses and two hosts serve, per the issue."""
+    from recipe.profile import build
+
+    for model, gpu in (("zai-org/GLM-5-FP8", "h100"), ("zai-org/GLM-5-FP8", "h20"), ("zai-org/GLM-5", "h200")):
+        p = build(model=model, gpu_type=gpu, nodes=2, head_address="10.0.0.1")
+        assert (p.tp, p.pp, p.speculative) == (8, 2, "off")
+        p = build(engine="sglang", model=model, gpu_type=gpu, nodes=2, head_address="10.0.0.1")
+        assert (p.tp, p.pp, p.speculative) == (16, 1, "eagle")
+    p = build(gpu_type="h100", nodes=2, head_address="10.0.0.1", tp=16)
+    assert (p.tp, p.pp, p.speculative) == (16, 1, "mtp")
+
+
+def test_both_files_or_neither(run, tmp_path):
+    """A hand edit in the worker's file stops the head's from being rewritten too."""
+    args = ("--nodes", "2", "--gpu-type", "h100", "--head-address", "10.0.0.1")
+    assert run(*args).exit_code == 0
+    head, worker = tmp_path / "vllm-node0.yaml", tmp_path / "vllm-node1.yaml"
+    worker.write_text(worker.read_text().replace('"--headless"', '"--headless"  # mine'))
+    before = head.read_text()
+    result = run(*args, "--head-address", "10.0.0.2")
+    assert result.exit_code == 2 and "edited by hand" in result.output
+    assert head.read_text() == before
+
+
+def test_stdout_prints_both_files(run):
+    result = run("--nodes", "2", "--gpu-type", "h100", "--head-address", "10.0.0.1", "--stdout")
+    head, worker = result.output.split("---\n")
+    assert '"--node-rank"\n      - "0"' in head and '"--node-rank"\n      - "1"' in worker
