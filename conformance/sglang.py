@@ -17,6 +17,8 @@ VALUES = (
     "speculative_eagle_topk", "speculative_num_draft_tokens", "tool_call_parser",
     "reasoning_parser", "mem_fraction_static", "served_model_name", "host", "port",
     "enable_metrics", "context_length",
+    # Two hosts: SGLang's own multi-node flags.
+    "nnodes", "node_rank", "dist_init_addr", "pp_size",
 )
 
 

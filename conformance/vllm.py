@@ -17,6 +17,9 @@ VALUES = (
     "model_tag", "tensor_parallel_size", "speculative_config", "tool_call_parser",
     "reasoning_parser", "enable_auto_tool_choice", "gpu_memory_utilization",
     "served_model_name", "max_model_len", "host", "port", "dtype", "enforce_eager",
+    # Two hosts (mp executor): the multi-node flags and the worker's --headless.
+    "pipeline_parallel_size", "distributed_executor_backend", "nnodes", "node_rank",
+    "master_addr", "master_port", "headless", "compilation_config",
 )
 
 
@@ -85,7 +88,13 @@ def check(entrypoint: list[str], command: list[str]) -> dict:
         n = spec.get("num_speculative_tokens")
         if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 1):
             raise Rejected(f"speculative num_speculative_tokens {n!r} is not a positive integer")
-    return {k: getattr(args, k) for k in VALUES}
+    values = {k: getattr(args, k, None) for k in VALUES}
+    cc = values["compilation_config"]
+    if cc is not None and not isinstance(cc, dict):  # a CompilationConfig: what the render sets of it
+        mode = getattr(cc, "mode", None)
+        values["compilation_config"] = {"mode": None if mode is None else int(mode),
+                                        "backend": getattr(cc, "backend", None)}
+    return values
 
 
 if __name__ == "__main__":

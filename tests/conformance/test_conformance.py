@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from recipe.engines import ENGINES
-from recipe.goldens import GOLDEN_DIR, MATRIX
+from recipe.goldens import GOLDEN_DIR, MATRIX, NODES_MATRIX
 from recipe.profile import Profile
 from stack.rendered import load_render
 
@@ -23,10 +23,14 @@ from engine_runs import ROOT, Checker, mutate
 CHECKED_IN = ("compose/vllm.yaml", "compose/sglang.yaml")
 
 
-def _cases() -> dict[str, tuple[Path, Profile]]:
-    cases = {name: (ROOT / GOLDEN_DIR / f"{name}.yaml", p) for name, p in MATRIX.items()}
+def _cases() -> dict[str, tuple[Path, Profile, int]]:
+    """name -> (file, profile, rank): rank is the host a two-host file starts (0: the head)."""
+    cases = {name: (ROOT / GOLDEN_DIR / f"{name}.yaml", p, 0) for name, p in MATRIX.items()}
+    for name, p in NODES_MATRIX.items():
+        for rank in range(p.nodes):
+            cases[f"{name}-node{rank}"] = (ROOT / GOLDEN_DIR / f"{name}-node{rank}.yaml", p, rank)
     for rel in CHECKED_IN:
-        cases[rel] = (ROOT / rel, load_render(ROOT / rel).profile)
+        cases[rel] = (ROOT / rel, load_render(ROOT / rel).profile, 0)
     return cases
 
 
@@ -75,6 +79,10 @@ NEGATIVES = {
     "sglang-non-integer-tp": ("sglang", _flag_value("--tp-size", "8.5"), "8.5"),
     "sglang-unknown-speculative-algorithm": ("sglang", _flag_value("--speculative-algorithm", "EAGLE9"), "EAGLE9"),
     "sglang-wrong-entrypoint": ("sglang", _set("entrypoint", ["vllm", "serve"]), "entrypoint"),
+    # Two hosts: the worker's files.
+    "vllm-nnodes-not-a-number": ("vllm", _flag_value("--nnodes", "two"), "two", "vllm-fp8-2x8h100-node1"),
+    "sglang-node-rank-not-a-number": ("sglang", _flag_value("--node-rank", "one"), "one",
+                                      "sglang-fp8-2x8h100-node1"),
 }
 
 # Accepted by the engine, but not what the default profile says: the value comparison must catch
@@ -84,22 +92,39 @@ WRONG_VALUES = {
     "vllm-mtp2": ("vllm", _flag_value("--speculative-config.num_speculative_tokens", "2"), "speculative_config"),
     "sglang-steps2": ("sglang", _flag_value("--speculative-num-steps", "2"), "speculative_num_steps"),
     "sglang-host-local": ("sglang", _flag_value("--host", "127.0.0.1"), "host"),
+    # Two hosts: a worker that would claim the head's rank, or not be headless, or look for the
+    # head elsewhere; the engine takes each, the comparison with the profile must not.
+    # vLLM's parser takes any executor (a class path is allowed too).
+    "vllm-worker-ray": ("vllm", _flag_value("--distributed-executor-backend", "ray"),
+                        "distributed_executor_backend", "vllm-fp8-2x8h100-node1"),
+    "vllm-worker-rank0": ("vllm", _flag_value("--node-rank", "0"), "node_rank", "vllm-fp8-2x8h100-node1"),
+    "vllm-worker-not-headless": ("vllm", lambda svc: svc["command"].remove("--headless"), "headless",
+                                 "vllm-fp8-2x8h100-node1"),
+    "vllm-worker-other-head": ("vllm", _flag_value("--master-addr", "10.0.0.9"), "master_addr",
+                               "vllm-fp8-2x8h100-node1"),
+    "sglang-worker-other-port": ("sglang", _flag_value("--dist-init-addr", "10.0.0.1:20001"),
+                                 "dist_init_addr", "sglang-fp8-2x8h100-node1"),
 }
+
+
+def _source(spec: tuple) -> str:
+    """The golden a negative case mutates: its engine's default render unless it names one."""
+    return spec[3] if len(spec) > 3 else f"{spec[0]}-default"
 
 
 @pytest.fixture(scope="session")
 def negative_files(tmp_path_factory) -> dict[str, Path]:
     """Mutated copies of each engine's default render, one per negative case."""
     out = tmp_path_factory.mktemp("negative")
-    return {name: mutate(ROOT / GOLDEN_DIR / f"{engine}-default.yaml", out / f"{name}.yaml", edit)
-            for name, (engine, edit, _) in {**NEGATIVES, **WRONG_VALUES}.items()}
+    return {name: mutate(ROOT / GOLDEN_DIR / f"{_source(spec)}.yaml", out / f"{name}.yaml", spec[1])
+            for name, spec in {**NEGATIVES, **WRONG_VALUES}.items()}
 
 
 @pytest.fixture(scope="session")
 def checkers(negative_files) -> dict[str, Checker]:
     """One checker per engine over all its files; each process starts when first needed."""
     files = {engine: [] for engine in ENGINES}
-    for path, p in CASES.values():
+    for path, p, _ in CASES.values():
         files[p.engine].append(path)
     for name, path in negative_files.items():
         files[{**NEGATIVES, **WRONG_VALUES}[name][0]].append(path)
@@ -110,13 +135,17 @@ def checkers(negative_files) -> dict[str, Checker]:
 
 
 def accepted(checkers, name) -> dict:
-    path, p = CASES[name]
+    path, p, _ = CASES[name]
     v = checkers[p.engine].verdict(path)
     assert v["ok"], f"{p.engine} rejects {path.relative_to(ROOT)}: {v['error']}\n  argv: {v['argv']}"
     return v
 
 
-def expected_vllm(p: Profile) -> dict:
+def host_network(p: Profile) -> bool:
+    return p.nodes > 1 and p.target.node_network is None
+
+
+def expected_vllm(p: Profile, rank: int = 0) -> dict:
     spec = None
     if p.speculative == "mtp":
         spec = {"method": "mtp", "num_speculative_tokens": p.spec_tokens}
@@ -128,27 +157,43 @@ def expected_vllm(p: Profile) -> dict:
         "enable_auto_tool_choice": True,
         "served_model_name": [p.served_model_name],
         "max_model_len": p.max_model_len,
-        "port": ENGINES["vllm"].port,
+        # Host networking (two GPU hosts): the engine itself listens on --bind:--port.
+        "port": p.port if host_network(p) else ENGINES["vllm"].port,
+        "pipeline_parallel_size": p.pp,
+        "nnodes": p.nodes,
+        "node_rank": rank,
+        "headless": rank > 0,
     }
+    if host_network(p):
+        want["host"] = p.bind
+    if p.nodes > 1:
+        # recipes PR #394: the mp executor, the head's address, ParallelConfig's default port.
+        want.update(distributed_executor_backend="mp", master_addr=p.head_address, master_port=29501)
     if p.reasoning_parser != "none":
         want["reasoning_parser"] = p.reasoning_parser
     if p.mem_fraction is not None:
         want["gpu_memory_utilization"] = p.mem_fraction
-    if p.rehearsal:  # vLLM on a CPU: no CUDA graphs, bf16 (the tiny model's dtype)
-        want.update(dtype="bfloat16", enforce_eager=True)
+    if p.rehearsal:  # vLLM on a CPU: bf16 (the tiny model's dtype); no CUDA graphs
+        want.update(dtype="bfloat16", enforce_eager=p.pp == 1)
     return want
 
 
-def expected_sglang(p: Profile) -> dict:
+def expected_sglang(p: Profile, rank: int = 0) -> dict:
     want = {
         "model_path": p.model,
         "tp_size": p.tp,
+        "pp_size": p.pp,
         "tool_call_parser": p.tool_call_parser,
         "served_model_name": p.served_model_name,
         "context_length": p.max_model_len,
-        "host": "0.0.0.0",  # SGLang's default 127.0.0.1 is unreachable from outside the container
-        "port": ENGINES["sglang"].port,
+        # SGLang's default 127.0.0.1 is unreachable from outside the container; on host
+        # networking (two hosts) the engine listens where --bind says.
+        "host": p.bind if host_network(p) else "0.0.0.0",
+        "port": p.port if host_network(p) else ENGINES["sglang"].port,
         "enable_metrics": True,
+        "nnodes": p.nodes,
+        "node_rank": rank,
+        "dist_init_addr": f"{p.head_address}:20000" if p.nodes > 1 else None,
     }
     if p.speculative == "eagle":
         # GLM's MTP layer as EAGLE draft: n steps, top-k 1, n + 1 draft tokens.
@@ -185,9 +230,9 @@ def test_engine_accepts_the_rendered_command(checkers, name):
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_parsed_values_are_the_profiles(checkers, name):
-    _, p = CASES[name]
+    _, p, rank = CASES[name]
     v = accepted(checkers, name)
-    want = EXPECTED[p.engine](p)
+    want = EXPECTED[p.engine](p, rank)
     got = {k: v["values"][k] for k in want}
     assert got == want, f"{name}: the engine parsed other values than the profile's"
     for flag in filter(None, (rule(p) for rule in OMITTED.values())):
@@ -197,12 +242,15 @@ def test_parsed_values_are_the_profiles(checkers, name):
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_traffic_goes_to_the_port_the_engine_listens_on(checkers, name):
     """Published port, healthcheck and sidecar all target the port the engine parsed."""
-    path, p = CASES[name]
+    path, p, rank = CASES[name]
     listens = accepted(checkers, name)["values"]["port"]
     services = yaml.safe_load(path.read_text())["services"]
     engine = services["engine"]
     for mapping in engine.get("ports", []):
         assert int(str(mapping).split("/")[0].rsplit(":", 1)[-1]) == listens, f"{name}: ports {mapping}"
+    if rank > 0:  # a worker serves no API: no probe, no sidecar
+        assert "healthcheck" not in engine and "smoke" not in services
+        return
     health = " ".join(engine["healthcheck"]["test"])
     assert re.search(rf":{listens}/health\b", health), f"{name}: healthcheck {health!r} misses port {listens}"
     smoke_url = services["smoke"]["environment"]["SMOKE_BASE_URL"]
@@ -211,7 +259,7 @@ def test_traffic_goes_to_the_port_the_engine_listens_on(checkers, name):
 
 @pytest.mark.parametrize("name", sorted(NEGATIVES))
 def test_negative_case_is_rejected(checkers, negative_files, name):
-    engine, _, needle = NEGATIVES[name]
+    engine, _, needle = NEGATIVES[name][:3]
     v = checkers[engine].verdict(negative_files[name])
     assert not v["ok"], f"{name} was accepted: {v['values']}"
     assert needle in v["error"], f"{name} rejected for another reason: {v['error']}"
@@ -219,10 +267,11 @@ def test_negative_case_is_rejected(checkers, negative_files, name):
 
 @pytest.mark.parametrize("name", sorted(WRONG_VALUES))
 def test_a_wrong_value_the_engine_accepts_is_caught(checkers, negative_files, name):
-    engine, _, key = WRONG_VALUES[name]
+    engine, _, key = WRONG_VALUES[name][:3]
     v = checkers[engine].verdict(negative_files[name])
     assert v["ok"], f"{name}: expected the engine to accept it: {v['error']}"
-    want = EXPECTED[engine](MATRIX[f"{engine}-default"])
+    _, p, rank = CASES[_source(WRONG_VALUES[name])]
+    want = EXPECTED[engine](p, rank)
     assert v["values"][key] != want[key]
 
 
