@@ -68,6 +68,7 @@ def probe_bodies(model: str, temperature: float | None = None, max_model_len: in
             "messages": [{"role": "user", "content": PARALLEL_QUESTION}],
             "max_tokens": thinking_cap,
             **TOOLS_AUTO,
+            "parallel_tool_calls": True,  # the default on both engines, said out loud
         },
         TRUNCATED: {"messages": [{"role": "user", "content": TRUNCATED_QUESTION}], "max_tokens": TRUNCATED_MAX_TOKENS},
         REQUIRED: {**forced, "tool_choice": "required"},
@@ -220,8 +221,8 @@ def check_tool_result_reaches_model(ex: dict[str, Exchange]) -> CheckResult:
         got = ex[RESULT_PROMPT]
         if got.status in (404, 405):
             raise _Skip(
-                f"no /tokenize here (HTTP {got.status} on {got.path}), so the prompt the template made "
-                "cannot be seen"
+                f"no /tokenize here (HTTP {got.status} on {got.path}: the engine, or a proxy in front of "
+                "it, does not serve it), so the prompt the template made cannot be seen"
             )
         if got.status in (400, 422) and got.path == "/tokenize":
             raise _Skip(f"this engine's /tokenize does not take chat messages: HTTP {got.status}: {excerpt(got.text, 160)}")
