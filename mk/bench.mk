@@ -1,0 +1,22 @@
+# How well it serves: AIPerf load + the engine's /metrics -> reports/bench-<time>.{json,md,png}.
+#   make bench-env     $(CACHE)/bench-venv: AIPerf and bench/'s imports (scripts/bench-env.sh)
+#   make bench-host    python -m bench on the host against BENCH_URL (any OpenAI-compatible server)
+#   make test-bench    tests/bench in the bench venv (the plot and the CLI's whole flow need it)
+CACHE ?= $(CURDIR)/.cache
+BENCH_PY := $(CACHE)/bench-venv/bin/python
+BENCH_URL ?= http://127.0.0.1:8000
+BENCH_MODEL ?= glm-5-fp8
+BENCH_ARGS ?=
+
+.PHONY: bench-env bench-host test-bench
+
+bench-env:
+	scripts/bench-env.sh $(CACHE)
+
+bench-host: bench-env ## benchmark BENCH_URL from this host (BENCH_MODEL, BENCH_ARGS="--workload chat-1k1k ...")
+	@mkdir -p reports
+	PATH=$(CACHE)/bench-venv/bin:$$PATH $(BENCH_PY) -m bench --base-url $(BENCH_URL) \
+		--model $(BENCH_MODEL) $(BENCH_ARGS)
+
+test-bench: bench-env ## bench/ tests with AIPerf's venv: metrics arithmetic, reports, plot, CLI
+	PATH=$(CACHE)/bench-venv/bin:$$PATH $(BENCH_PY) -m pytest -q tests/bench
