@@ -20,3 +20,8 @@ bench-host: bench-env ## benchmark BENCH_URL from this host (BENCH_MODEL, BENCH_
 
 test-bench: bench-env ## bench/ tests with AIPerf's venv: metrics arithmetic, reports, plot, CLI
 	PATH=$(CACHE)/bench-venv/bin:$$PATH $(BENCH_PY) -m pytest -q tests/bench
+
+# The monitoring profile's files judged by promtool from Debian's prometheus package.
+.PHONY: test-monitoring
+test-monitoring: $(VENV)/.stamp ## promtool checks the Prometheus config, recording rules (and their unit tests), dashboard queries
+	PROMTOOL=$$(scripts/promtool.sh $(CACHE)) MONITORING_REQUIRED=1 $(PY) -m pytest -q tests/monitoring
