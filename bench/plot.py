@@ -35,13 +35,16 @@ def plot(path: Path, results: list[LevelResult], anchors: list[Anchor], title: s
     if not anchors:
         ax.text(0.01, 0.01, "no published number for this engine and hardware",
                 transform=ax.transAxes, fontsize=8, color="0.4")
+    if not ax.lines:  # every level failed: say so instead of an empty frame
+        ax.text(0.5, 0.5, "no level completed", transform=ax.transAxes, ha="center")
     ax.set_xlabel("TPOT, median per request (ms)")
     ax.set_ylabel("output throughput (tokens/s)")
     ax.set_title(title, fontsize=10)
     ax.grid(True, alpha=0.3)
     ax.set_xlim(left=0)
     ax.set_ylim(bottom=0, top=ax.get_ylim()[1] * 1.12)  # room for the labels
-    ax.legend(fontsize=8, loc="best")
+    if ax.lines:
+        ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
