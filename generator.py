@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Render a Docker Compose deployment of GLM-5 on vLLM or SGLang. Logic lives in recipe/."""
 
+import ipaddress
 import shlex
 import sys
 from pathlib import Path
@@ -15,7 +16,8 @@ except ImportError as exc:
 from recipe import profile, render, store
 from recipe.catalog import GPUS, MODELS
 from recipe.engines import ENGINES
-from recipe.errors import BundleError
+from recipe.errors import BundleError, RecipeError
+from recipe.escape import text_problem
 from recipe.profile import DEFAULTS
 
 LAST_RENDER = render.ROOT / ".last-render"
@@ -79,7 +81,8 @@ def option(*decls, help: str, **kw):
 @option("--start-period", type=int, help="Minutes the healthcheck waits for the first load.")
 @click.option("--rehearsal", is_flag=True, help="The same stack on a CPU with a tiny GLM-format "
               "model and no GPUs (vLLM only): see make rehearse.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+# A plain string: the checks (one line of text, a regular file or nothing) are ours, on one line.
+@click.option("--output", "-o",
               help="File to write.  [default: compose/ENGINE.yaml]")
 @click.option("--stdout", is_flag=True, help="Print the render; write no file.")
 @click.option("--force", is_flag=True, help="Overwrite a file edited by hand or not written by us.")
@@ -98,10 +101,17 @@ def main(output, stdout, force, **options):
       python generator.py --stdout | less
     """
     try:
+        if output is not None:
+            if text_problem(output) or not output:
+                raise RecipeError("--output", output, text_problem(output) or "should not be empty",
+                                  "give a path on one line, without control characters")
+            output = Path(output)
         prof = profile.build(**options)
         if stdout:
             texts = [render.render_compose(prof, Path.cwd(), rank) for rank in range(prof.nodes)]
             click.echo("---\n".join(texts), nl=False)
+            for note in notes(prof):
+                click.echo(f"note: {note}", err=True)
             return
         paths = [DEFAULT_DIR / name for name in render.file_names(prof)]
         if output is not None:
@@ -120,9 +130,6 @@ def main(output, stdout, force, **options):
         role = "" if prof.nodes == 1 else (" (head: start it first)" if rank == 0 else
                                            f" (worker: copy it to the second host)")
         click.echo(f"{status}: {written}{role}", err=True)
-    if prof.bind not in ("127.0.0.1", "::1"):
-        click.echo(f"note: the API is published on {prof.bind}: anyone who can reach this host can use it.",
-                   err=True)
     for note in notes(prof):
         click.echo(f"note: {note}", err=True)
     remember(path, prof)
@@ -141,11 +148,22 @@ def remember(path: Path, prof) -> None:
     try:
         store.write(LAST_RENDER, f"{path.resolve()}\n", force=True)
     except BundleError as exc:
-        click.echo(f"note: {exc}; make up/down/smoke will not find this render by themselves", err=True)
+        reason = str(exc).partition("; nothing written")[0]
+        click.echo(f"note: the render is written, but not recorded ({reason}): make up/down/smoke act on "
+                   f"the previous one. Fix: make up COMPOSE_FILE={shlex.quote(str(path.resolve()))}", err=True)
+
+
+def exposed(bind: str) -> bool:
+    """Published beyond this host: any address but loopback (127.0.0.0/8, ::1, ::ffff:127.x)."""
+    address = ipaddress.ip_address(bind)
+    mapped = getattr(address, "ipv4_mapped", None)
+    return not (mapped or address).is_loopback
 
 
 def notes(prof) -> list[str]:
     out = []
+    if exposed(prof.bind):
+        out.append(f"the API is published on {prof.bind}: anyone who can reach this host there can use it.")
     if prof.tool_call_parser != "glm47":
         out.append(f"--tool-call-parser {prof.tool_call_parser} does not parse GLM-4.7/5 tool calls; "
                    "use glm47 outside a rehearsal of that mistake.")

@@ -7,6 +7,8 @@
     +-- HostError          the host cannot do it (Docker, the hub, the disk): exit `code`
 """
 
+from .escape import shown
+
 
 class BundleError(Exception):
     """The root: str() is one line that says what is wrong and the fix."""
@@ -25,7 +27,7 @@ class RecipeError(UsageError):
 
     def __init__(self, option: str, value, problem: str, fix: str):
         self.option, self.value, self.problem, self.fix = option, value, problem, fix
-        super().__init__(f"{option} {value}: {problem}. Fix: {fix}")
+        super().__init__(f"{option} {shown(value)}: {problem}. Fix: {fix}")
 
 
 class StoreError(UsageError):

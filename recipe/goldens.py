@@ -4,36 +4,60 @@ Both engines x speculative modes x the models and GPU types that fit. The confor
 feed every one of these to the engines' own argument parsers.
 """
 
+import os
+from contextlib import contextmanager
+
 from .profile import build
 
-MATRIX = {
-    "vllm-default": build(engine="vllm"),
-    "vllm-mtp3": build(engine="vllm", spec_tokens=3),
-    "vllm-nospec": build(engine="vllm", speculative="off"),
-    "vllm-glm47-h100": build(engine="vllm", model="zai-org/GLM-4.7-FP8", gpu_type="h100"),
-    "vllm-glm47-4xh200": build(engine="vllm", model="zai-org/GLM-4.7-FP8", gpus=4),
-    "vllm-custom": build(engine="vllm", max_model_len=65536, mem_fraction=0.9, port=9000,
-                         served_model_name="glm5", gpu_ids=(0, 1, 2, 3, 4, 5, 6, 7), offline=True,
-                         image="vllm/vllm-openai@sha256:" + "0" * 64, start_period=90),
-    "sglang-default": build(engine="sglang"),
-    "sglang-nospec": build(engine="sglang", speculative="off"),
-    "sglang-eagle5": build(engine="sglang", spec_tokens=5),
-    "sglang-glm47-h100": build(engine="sglang", model="zai-org/GLM-4.7-FP8", gpu_type="h100"),
-    "sglang-custom": build(engine="sglang", max_model_len=131072, mem_fraction=0.8, port=8080,
-                           bind="0.0.0.0", hf_cache="/data/hf"),
-    "rehearsal": build(rehearsal=True, hf_cache="/srv/tiny-hf"),
-}
+# --hf-cache is rendered as an absolute path (`~` expanded when rendering), so goldens render as
+# if HOME were CI's (root's): the same bytes on every machine, and CI's `make generate` must
+# reproduce the checked-in compose/*.yaml.
+GOLDEN_HOME = "/root"
+
+
+@contextmanager
+def golden_home():
+    old = os.environ.get("HOME")
+    os.environ["HOME"] = GOLDEN_HOME
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ["HOME"]
+        else:
+            os.environ["HOME"] = old
+
+
+with golden_home():
+    MATRIX = {
+        "vllm-default": build(engine="vllm"),
+        "vllm-mtp3": build(engine="vllm", spec_tokens=3),
+        "vllm-nospec": build(engine="vllm", speculative="off"),
+        "vllm-glm47-h100": build(engine="vllm", model="zai-org/GLM-4.7-FP8", gpu_type="h100"),
+        "vllm-glm47-4xh200": build(engine="vllm", model="zai-org/GLM-4.7-FP8", gpus=4),
+        "vllm-custom": build(engine="vllm", max_model_len=65536, mem_fraction=0.9, port=9000,
+                             served_model_name="glm5", gpu_ids=(0, 1, 2, 3, 4, 5, 6, 7), offline=True,
+                             image="vllm/vllm-openai@sha256:" + "0" * 64, start_period=90),
+        "sglang-default": build(engine="sglang"),
+        "sglang-nospec": build(engine="sglang", speculative="off"),
+        "sglang-eagle5": build(engine="sglang", spec_tokens=5),
+        "sglang-glm47-h100": build(engine="sglang", model="zai-org/GLM-4.7-FP8", gpu_type="h100"),
+        "sglang-custom": build(engine="sglang", max_model_len=131072, mem_fraction=0.8, port=8080,
+                               bind="0.0.0.0", hf_cache="/data/hf"),
+        "rehearsal": build(rehearsal=True, hf_cache="/srv/tiny-hf"),
+    }
 
 # Two hosts: one file per host (NAME-node0.yaml the head, NAME-node1.yaml the worker).
-NODES_MATRIX = {
-    "vllm-fp8-2x8h100": build(engine="vllm", gpu_type="h100", nodes=2, head_address="10.0.0.1"),
-    "vllm-bf16-2x8h200": build(engine="vllm", model="zai-org/GLM-5", nodes=2, head_address="10.0.0.1",
-                               iface="ib0", ib=True),
-    "sglang-fp8-2x8h100": build(engine="sglang", gpu_type="h100", nodes=2, head_address="10.0.0.1"),
-    "sglang-bf16-2x8h200": build(engine="sglang", model="zai-org/GLM-5", nodes=2, head_address="10.0.0.1",
-                                 iface="ib0", ib=True),
-    "rehearsal-2nodes": build(rehearsal=True, hf_cache="/srv/tiny-hf", nodes=2, head_address="172.30.87.2"),
-}
+with golden_home():
+    NODES_MATRIX = {
+        "vllm-fp8-2x8h100": build(engine="vllm", gpu_type="h100", nodes=2, head_address="10.0.0.1"),
+        "vllm-bf16-2x8h200": build(engine="vllm", model="zai-org/GLM-5", nodes=2, head_address="10.0.0.1",
+                                   iface="ib0", ib=True),
+        "sglang-fp8-2x8h100": build(engine="sglang", gpu_type="h100", nodes=2, head_address="10.0.0.1"),
+        "sglang-bf16-2x8h200": build(engine="sglang", model="zai-org/GLM-5", nodes=2, head_address="10.0.0.1",
+                                     iface="ib0", ib=True),
+        "rehearsal-2nodes": build(rehearsal=True, hf_cache="/srv/tiny-hf", nodes=2, head_address="172.30.87.2"),
+    }
 
 GOLDEN_DIR = "tests/golden"
 
@@ -46,10 +70,11 @@ def golden_texts() -> dict:
 
     # Goldens render as if they lived in compose/, so their relative paths match the real files.
     out = {}
-    for name, p in {**MATRIX, **NODES_MATRIX}.items():
-        for rank in range(p.nodes):
-            file = name if p.nodes == 1 else f"{name}-node{rank}"
-            out[f"{GOLDEN_DIR}/{file}.yaml"] = render_compose(p, ROOT / "compose", rank)
+    with golden_home():
+        for name, p in {**MATRIX, **NODES_MATRIX}.items():
+            for rank in range(p.nodes):
+                file = name if p.nodes == 1 else f"{name}-node{rank}"
+                out[f"{GOLDEN_DIR}/{file}.yaml"] = render_compose(p, ROOT / "compose", rank)
     out["compose/vllm.yaml"] = out[f"{GOLDEN_DIR}/vllm-default.yaml"]
     out["compose/sglang.yaml"] = out[f"{GOLDEN_DIR}/sglang-default.yaml"]
     out["README.md"] = readme_with_sizing((ROOT / "README.md").read_text())

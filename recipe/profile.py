@@ -5,12 +5,14 @@ naming the option, the value and the fix. Nothing is rendered from an unchecked 
 """
 
 import ipaddress
+import math
 import os
 import re
 from dataclasses import asdict, dataclass, fields, replace as dc_replace
 
 from .engines import ENGINES
 from .errors import RecipeError
+from .escape import text_problem
 from .catalog import GPUS, MODELS, TARGETS, Target
 from . import sizing
 
@@ -23,13 +25,21 @@ REASONING_PARSERS = ("glm45", "none")
 # Docker's reference grammar (distribution/reference), without the optional lower-casing.
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _DOMAIN = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?/)"
+# Both are matched whole (fullmatch): `$` would also match before a trailing newline.
 IMAGE_RE = re.compile(
-    rf"^{_DOMAIN}?{_COMPONENT}(?:/{_COMPONENT})*(?::[\w][\w.-]{{0,127}})?(?:@sha256:[0-9a-f]{{64}})?$"
+    rf"{_DOMAIN}?{_COMPONENT}(?:/{_COMPONENT})*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}})?(?:@sha256:[0-9a-f]{{64}})?"
 )
-SERVED_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$")
+SERVED_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,127}")
 # A Linux interface name (IFNAMSIZ: 15 characters), or a prefix of one: NCCL and Gloo take a
 # prefix (NCCL_SOCKET_IFNAME=eth matches eth0).
 IFACE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,14}")
+
+# Folders the HF cache must not be: mounted read-write into a root container, they would hand
+# the engine the host (its configuration, programs, devices, processes, the Docker socket under
+# /run). SYSTEM_FOLDERS: the folder itself; SYSTEM_TREES: the folder and everything under it.
+SYSTEM_FOLDERS = ("/", "/root", "/home", "/var", "/var/lib")
+SYSTEM_TREES = ("/etc", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/boot", "/dev",
+                "/proc", "/sys", "/run", "/var/run", "/var/lib/docker", "/var/lib/containerd")
 
 
 @dataclass(frozen=True)
@@ -52,6 +62,10 @@ class Rule:
         number = self.kind is float and isinstance(value, int) and not isinstance(value, bool)
         if (isinstance(value, bool) and self.kind is not bool) or not (number or isinstance(value, self.kind)):
             return f"should be {self.kind.__name__}, not {type(value).__name__}"
+        if self.kind is float and not math.isfinite(value):
+            return "should be a finite number"
+        if self.kind is str and text_problem(value):
+            return text_problem(value)
         if self.choices is not None and value not in self.choices:
             return f"should be one of {', '.join(map(str, self.choices))}"
         if self.low is not None and value < self.low:
@@ -129,7 +143,10 @@ class Profile:
             value, rule = getattr(self, f.name), RULES[f.name]
             problem = rule.problem(value)
             if problem:
-                raise RecipeError(option_name(f.name), value, problem, rule.fix)
+                fix = rule.fix
+                if isinstance(value, str) and text_problem(value):
+                    fix = "give it on one line, without control characters"
+                raise RecipeError(option_name(f.name), value, problem, fix)
             if rule.kind is float and value is not None:
                 object.__setattr__(self, f.name, float(value))
 
@@ -210,7 +227,7 @@ DEFAULTS = {
     "head_address": Default(None),
     "iface": Default(None),
     "ib": Default(False),
-    "hf_cache": Default("~/.cache/huggingface"),
+    "hf_cache": Default(lambda v: host_folder("~/.cache/huggingface"), "~/.cache/huggingface"),
     "image": Default(lambda v: _engine(v).image, "vllm/vllm-openai:glm5, lmsysorg/sglang:glm5-hopper"),
     "tool_call_parser": Default("glm47"),
     "reasoning_parser": Default("glm45"),
@@ -275,22 +292,54 @@ def build(*, rehearsal: bool = False, **options) -> Profile:
     if values["gpu_ids"] is not None:
         values["gpu_ids"] = tuple(values["gpu_ids"])
     hf_cache = values["hf_cache"]
-    if isinstance(hf_cache, str) and hf_cache and not hf_cache.startswith("~") and not os.path.isabs(hf_cache):
-        values["hf_cache"] = os.path.abspath(hf_cache)
+    if isinstance(hf_cache, str) and hf_cache and not text_problem(hf_cache):
+        values["hf_cache"] = host_folder(hf_cache)
     profile = Profile(**values)
     check(profile)
     return profile
 
 
+def host_folder(path: str) -> str:
+    """--hf-cache as the one absolute path that Compose, preflight and download all use. `~` and
+    `~user` are expanded here, once: Compose would expand `~` to the home of whoever runs it (root
+    under sudo) and read `~user` as a folder of that name under it."""
+    if path.startswith("~"):
+        expanded = os.path.expanduser(path)
+        if expanded.startswith("~"):
+            user = path[1:].split("/", 1)[0]
+            raise RecipeError("--hf-cache", path, f"there is no user {user!r} on this machine",
+                              "give an absolute path, or ~/... for your own home")
+        path = expanded
+    # normpath keeps a leading "//" (POSIX leaves it to the system); on Linux it is "/".
+    return "/" + os.path.normpath(os.path.abspath(path)).lstrip("/")
+
+
+def check_host_folder(path: str) -> None:
+    """Refuse an HF cache that is a system folder (or a link to one), or not a folder at all."""
+    if not os.path.isabs(path):
+        raise RecipeError("--hf-cache", path, "not an absolute path (renders state the expanded path)",
+                          "re-render with generator.py")
+    real = os.path.realpath(path)
+    for candidate in dict.fromkeys((path, real)):
+        if candidate in SYSTEM_FOLDERS or any(candidate == t or candidate.startswith(t + "/") for t in SYSTEM_TREES):
+            via = f" (it resolves to {candidate})" if candidate != path else ""
+            raise RecipeError("--hf-cache", path, f"a system folder{via}: mounted read-write into the engine's "
+                              "root container, it would let the engine change the host",
+                              "give a folder of its own, e.g. ~/.cache/huggingface or /data/hf")
+    if os.path.lexists(path) and not os.path.isdir(path):
+        raise RecipeError("--hf-cache", path, "exists and is not a folder (a socket, device or file would be "
+                          "mounted into the engine)", "give a folder, e.g. ~/.cache/huggingface or /data/hf")
+
+
 def check(p: Profile) -> None:
     """Cross-field rules: what each value means for the others."""
     spec, facts = ENGINES[p.engine], MODELS[p.model]
-    if not IMAGE_RE.match(p.image):
+    if not IMAGE_RE.fullmatch(p.image):
         raise RecipeError(
             "--image", p.image, "not a valid image reference",
             "use NAME[:TAG] or NAME@sha256:DIGEST, e.g. vllm/vllm-openai:glm5",
         )
-    if not SERVED_NAME_RE.match(p.served_model_name):
+    if not SERVED_NAME_RE.fullmatch(p.served_model_name):
         raise RecipeError(
             "--served-model-name", p.served_model_name, "not a usable model name",
             "use letters, digits and . _ / - (e.g. glm-5-fp8)",
@@ -302,6 +351,10 @@ def check(p: Profile) -> None:
             "--bind", p.bind, "not an IP address", "use 127.0.0.1 (default), or 0.0.0.0 to publish "
             "on every interface",
         ) from None
+    if "%" in p.bind:
+        raise RecipeError("--bind", p.bind, "Docker cannot publish on a scoped IPv6 address (%zone)",
+                          "give the address without its %zone, e.g. ::1")
+    check_host_folder(p.hf_cache)
     check_nodes(p, spec)
     if not p.target.gpu:
         if p.gpus or p.tp != 1 or p.gpu_ids:

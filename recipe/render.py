@@ -1,7 +1,6 @@
 """Profile -> compose file text. The command line is built here, as a list; templates only place it."""
 
 import hashlib
-import json
 import os
 import shlex
 from pathlib import Path
@@ -9,6 +8,7 @@ from pathlib import Path
 import jinja2
 
 from .engines import ENGINES
+from .escape import comment, compose_scalar
 from .catalog import HF_MOUNT, MODELS
 from .profile import DEFAULTS, Profile, default_of, option_name
 
@@ -24,8 +24,10 @@ _env = jinja2.Environment(
     lstrip_blocks=True,
     autoescape=False,
 )
-# A JSON string is a valid YAML double-quoted scalar: every value is quoted the same safe way.
-_env.filters["q"] = json.dumps
+# Every value is placed by `q` (a YAML scalar that Compose reads back unchanged: JSON-quoted,
+# `$` doubled) or, in a comment, by `comment` (one line). The rules are in escape.py.
+_env.filters["q"] = compose_scalar
+_env.filters["comment"] = comment
 
 
 def host_network(p: Profile) -> bool:

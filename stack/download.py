@@ -27,7 +27,7 @@ from recipe.errors import HostError, UsageError
 from recipe.render import ROOT, cli_args
 from stack.cli import compose_file_option, default_compose_file, run
 from stack.rendered import load_render
-from stack.hfcache import human, hub_dir, nearest_existing, weights_present
+from stack.hfcache import disk_target, human, hub_dir, weights_present
 
 ETAG_TIMEOUT = 30  # seconds for each file's metadata request
 DOWNLOAD_TIMEOUT = "60"  # seconds without data before a transfer counts as stalled (then resumed)
@@ -64,7 +64,7 @@ def fetch(repo: str, hf_cache: str, *, endpoint: str | None, token: str | None, 
         total = sum(f.file_size or 0 for f in plan)
         todo = [f for f in plan if f.will_download]
         fetch_bytes = sum(f.file_size or 0 for f in todo)
-        where = nearest_existing(cache_dir)
+        where = disk_target(hf_cache)
         free = shutil.disk_usage(where).free
         echo(f"{len(plan)} files, {human(total)}; {len(plan) - len(todo)} already in the cache; "
              f"{len(todo)} to fetch ({human(fetch_bytes)}); {human(free)} free at {where}")

@@ -14,8 +14,9 @@ HUB = "hub"  # HF_HOME layout: the cache of repos lives in <HF_HOME>/hub
 
 
 def hub_dir(hf_cache: str | os.PathLike) -> Path:
-    """<hf_cache>/hub: where huggingface_hub keeps model repos under an HF_HOME."""
-    return Path(hf_cache).expanduser() / HUB
+    """<hf_cache>/hub: where huggingface_hub keeps model repos under an HF_HOME. A profile's
+    hf_cache is absolute (the generator expanded `~` once, when rendering): no second expansion."""
+    return Path(hf_cache) / HUB
 
 
 def repo_folder(hf_cache: str | os.PathLike, repo: str) -> Path:
@@ -81,10 +82,17 @@ def cached_bytes(hf_cache: str | os.PathLike, repo: str) -> int:
 
 def nearest_existing(path: Path) -> Path:
     """The path itself or its closest existing parent: where a folder to be created will live."""
-    path = path.expanduser().absolute()
+    path = Path(path).absolute()
     while not path.exists() and path != path.parent:
         path = path.parent
     return path
+
+
+def disk_target(hf_cache: str | os.PathLike) -> Path:
+    """Where the weights land, for a free-disk measure: <hf_cache>/hub (or its nearest existing
+    parent) with links resolved, since hub/ may be a link to another disk. Preflight and download
+    both measure here, so they cannot disagree about the space."""
+    return nearest_existing(hub_dir(hf_cache)).resolve()
 
 
 def human(n: float) -> str:

@@ -32,7 +32,7 @@ from recipe.errors import BundleError, UsageError
 from recipe.render import ROOT
 from recipe.sizing import alternatives, weights_fit
 from stack.cli import compose_file_option, default_compose_file, run
-from stack.hfcache import cached_bytes, human, nearest_existing, repo_folder, weights_present
+from stack.hfcache import cached_bytes, disk_target, human, repo_folder, weights_present
 from stack.probes import GpuInfo, Host, Unavailable, parse_gpus
 from stack.rendered import Rendered, load_render
 
@@ -258,13 +258,13 @@ def gpu_arch(ctx):
 @check("disk")
 def disk(ctx):
     p, m = ctx.profile, ctx.model
-    cache = Path(p.hf_cache).expanduser()
+    cache = Path(p.hf_cache)
     need = f"~{m.weights_gb} GB for {p.model} in {p.hf_cache}" if m.weights_gb else f"{p.model} in {p.hf_cache}"
     if weights_present(cache, p.model):
         return Finding("PASS", f"weights complete in {repo_folder(cache, p.model)}", need, "")
     if p.rehearsal:
         return Finding("FAIL", f"the tiny model is not in {cache}", need, "build it: make tiny-model")
-    where = nearest_existing(cache)
+    where = disk_target(cache)
     free = ctx.host.disk_free(where)
     cached = cached_bytes(cache, p.model)
     remaining = max(0, m.weights_gb * 10**9 - cached)

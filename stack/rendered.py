@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from recipe.errors import HostError, RecipeError, UsageError
+from recipe.escape import compose_unescape
 from recipe.profile import Profile, from_block
 
 COMPOSE_TIMEOUT = 60  # seconds for `docker compose config`
@@ -84,8 +85,9 @@ def load_render(path: str | os.PathLike) -> Rendered:
     try:
         with open(path, encoding="utf-8") as f:
             data = yaml.safe_load(f)
-        profile = from_block(data["x-profile"])
-        rank = node_rank(data.get("x-node"), profile)
+        # The blocks are read as YAML, not through Compose: undo the `$$` that q wrote for Compose.
+        profile = from_block(compose_unescape(data["x-profile"]))
+        rank = node_rank(compose_unescape(data.get("x-node")), profile)
     except FileNotFoundError:
         raise RecipeError("--compose-file", path, "no such file", "run `make generate` first") from None
     except OSError as exc:
@@ -125,19 +127,9 @@ def resolve_services(path: Path) -> dict:
         detail = " ".join(done.stderr.split())[:300]
         raise UsageError(f"{path}: docker compose config refused it: {detail}. Fix: re-render it with "
                          "generator.py (and check .env next to it)")
-    return _unescape(json.loads(done.stdout).get("services") or {})
-
-
-def _unescape(value):
-    """`config` re-escapes a literal `$` as `$$` so its output stays a compose file; what the
-    containers get (and what we compare with the profile) is the single `$`."""
-    if isinstance(value, str):
-        return value.replace("$$", "$")
-    if isinstance(value, list):
-        return [_unescape(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _unescape(v) for k, v in value.items()}
-    return value
+    # `config` doubles a literal `$` again so that its output stays a compose file; what the
+    # containers get (and what we compare with the profile) is the single `$`.
+    return compose_unescape(json.loads(done.stdout).get("services") or {})
 
 
 def compose_works() -> bool:

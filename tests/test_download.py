@@ -252,5 +252,5 @@ def test_usage_errors_exit_2(tmp_path, hub, compose):
 
 def test_weights_present_needs_the_same_layout_as_the_engine(tmp_path):
     """The cache folder the engine mounts: <hf_cache>/hub/models--org--name (HF_HOME layout)."""
-    assert hfcache.repo_folder("~/x", REPO) == Path.home() / "x" / "hub" / "models--zai-org--GLM-5-FP8"
+    assert hfcache.repo_folder("/data/x", REPO) == Path("/data/x/hub/models--zai-org--GLM-5-FP8")
     assert not weights_present(tmp_path, REPO)

@@ -1,13 +1,14 @@
 """The generator CLI: defaults, refusals (exit 2, one line, nothing written), safe writes."""
 
 import os
+import shlex
 
 import pytest
 from click.testing import CliRunner
 
 import generator
 from recipe import profile, render, store
-from recipe.goldens import MATRIX, golden_texts
+from recipe.goldens import GOLDEN_HOME, MATRIX, golden_texts
 from recipe.render import ROOT
 
 
@@ -40,11 +41,12 @@ def test_header_command_reproduces_the_golden(name, run, monkeypatch):
     """The regenerate line in each file's header is the exact command that makes it."""
     golden = (ROOT / "tests/golden" / f"{name}.yaml").read_text()
     line = next(l for l in golden.splitlines() if l.startswith("#   python generator.py"))
-    args = line.split("python generator.py ", 1)[1].split()
+    args = shlex.split(line.split("python generator.py ", 1)[1])
     monkeypatch.chdir(ROOT / "compose")  # goldens render as if they lived in compose/
+    monkeypatch.setenv("HOME", GOLDEN_HOME)  # and as if for CI's user: `~` is expanded when rendering
     result = run(*args, "--stdout")
     assert result.exit_code == 0, result.output
-    assert result.output == golden
+    assert result.stdout == golden
 
 
 def test_default_vllm_carries_the_seed_recipe(run, tmp_path):
@@ -267,12 +269,13 @@ def test_a_rehearsal_render_does_not_become_the_deployment(run, tmp_path):
 def test_an_unwritable_output_is_a_one_line_refusal(run, tmp_path):
     under_a_file = tmp_path / "plain"
     under_a_file.write_text("x")
-    for target in ("/proc/nope/x.yaml", str(under_a_file / "x.yaml")):
+    for target, fix in (("/proc/nope/x.yaml", "choose another path (--output)"),
+                        (str(under_a_file / "x.yaml"), "a parent of it is a file, not a folder: choose another path")):
         result = run("--output", target)
         assert result.exit_code == 2
         lines = result.output.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith(f"Error: {target}: cannot write it (")
-        assert lines[0].endswith("); nothing written. Fix: choose a writable --output")
+        assert lines[0].endswith(f"); nothing written. Fix: {fix}")
     assert not (tmp_path / ".last-render").exists()
 
 

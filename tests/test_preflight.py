@@ -315,11 +315,16 @@ def test_disk_passes_when_the_weights_are_already_in_the_cache(tmp_path):
     assert r.status == "PASS" and r.measured.startswith("weights complete in ")
 
 
-def test_disk_expands_the_home_folder(tmp_path, monkeypatch):
-    monkeypatch.setenv("HOME", str(tmp_path))
+def test_disk_is_measured_where_the_hub_resolves(tmp_path):
+    """hub/ may be a link to another disk: the space that counts is there (download measures the
+    same place: stack.hfcache.disk_target)."""
+    other = tmp_path / "other-disk"
+    other.mkdir()
+    (tmp_path / "hf").mkdir()
+    (tmp_path / "hf" / "hub").symlink_to(other)
     host = FakeHost()
-    results(MATRIX["vllm-default"], host, tmp_path)  # hf_cache ~/.cache/huggingface
-    assert host.disk_asked == [tmp_path]
+    results(with_cache("vllm-default", tmp_path), host, tmp_path)
+    assert host.disk_asked == [other]
 
 
 def test_an_offline_render_without_the_weights_fails_with_make_download(tmp_path):
