@@ -40,8 +40,7 @@ def write(path: Path, text: str, force: bool = False) -> str:
     try:
         return _write(path, text, force)
     except OSError as exc:
-        fix = _FIXES.get(exc.errno, "choose another path (--output)")
-        raise StoreError(f"{path}: cannot write it ({exc.strerror or exc}); nothing written. Fix: {fix}") from None
+        raise _cannot(path, exc) from None
 
 
 def check_writable(path: Path, text: str, force: bool = False) -> None:
@@ -49,13 +48,16 @@ def check_writable(path: Path, text: str, force: bool = False) -> None:
     of them before writing any."""
     path = Path(path)
     try:
-        if path.exists() and not force:
-            old = path.read_text()
-            if old != text:
-                refuse_if_foreign(path, old, text)
+        old = read_existing(path)
     except OSError as exc:
-        raise StoreError(f"{path}: cannot read it ({exc.strerror or exc}); nothing written. "
-                         "Fix: choose a readable --output") from None
+        raise _cannot(path, exc) from None
+    if old is not None and old != text and not force:
+        refuse_if_foreign(path, old, text)
+
+
+def _cannot(path: Path, exc: OSError) -> StoreError:
+    fix = _FIXES.get(exc.errno, "choose another path (--output)")
+    return StoreError(f"{path}: cannot write it ({exc.strerror or exc}); nothing written. Fix: {fix}")
 
 
 def _write(path: Path, text: str, force: bool) -> str:

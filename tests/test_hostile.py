@@ -8,9 +8,11 @@ no secret from the environment landed anywhere.
 
 import json
 import os
+import shutil
 import signal
 import socket
 import stat
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -36,6 +38,7 @@ def run(tmp_path, monkeypatch):
 
     def invoke(*args):
         # A hang (a FIFO opened for reading) fails the test instead of blocking the suite.
+        signal.signal(signal.SIGALRM, hung)
         signal.alarm(20)
         try:
             return CliRunner().invoke(generator.main, list(args), catch_exceptions=False)
@@ -43,6 +46,10 @@ def run(tmp_path, monkeypatch):
             signal.alarm(0)
 
     return invoke
+
+
+def hung(signum, frame):
+    raise TimeoutError("the generator hung for 20 s")
 
 
 def snapshot(folder: Path) -> dict:
@@ -170,9 +177,12 @@ def test_write_errors_are_one_line_refusals(run, tmp_path):
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="drops to another user: needs root")
-def test_an_unwritable_folder_is_a_one_line_refusal_for_a_non_root_user(tmp_path):
-    """As a user who cannot write the folder (root can write anywhere): fork, drop to nobody."""
-    folder = tmp_path / "ro"
+def test_an_unwritable_folder_is_a_one_line_refusal_for_a_non_root_user():
+    """As a user who cannot write the folder (root can write anywhere): fork, drop to nobody.
+    The folder is in a fresh one of /tmp that nobody may enter (pytest's own is root-only)."""
+    top = Path(tempfile.mkdtemp(prefix="hostile-"))
+    top.chmod(0o755)
+    folder = top / "ro"
     folder.mkdir(mode=0o755)
     out = folder / "c.yaml"
     CliRunner().invoke(generator.main, ["--stdout"])  # import and compile everything as root first
@@ -193,6 +203,7 @@ def test_an_unwritable_folder_is_a_one_line_refusal_for_a_non_root_user(tmp_path
     assert stderr == (f"Error: {out}: cannot write it (Permission denied); nothing written. "
                       "Fix: choose a folder you can write to, or fix its permissions\n")
     assert list(folder.iterdir()) == []
+    shutil.rmtree(top)
 
 
 @pytest.mark.parametrize("content", [b"\xff\xfe\x00x", b"services: {}\n\x80\n", b"x" * (2 << 20)])
