@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 from pathlib import Path
+from urllib.parse import quote, quote_plus, unquote
 
 import click
 
@@ -41,6 +42,34 @@ def offline_command(compose_file: Path, profile) -> str:
     if compose_file.resolve() != (ROOT / "compose" / f"{profile.engine}.yaml").resolve():
         args += ["--output", str(compose_file)]
     return shlex.join(["python", "generator.py", *args])
+
+
+def token_problem(token: str) -> str | None:
+    """Why HF_TOKEN cannot be sent, without showing it: an HTTP header carries printable ASCII only
+    (a line break would end the header; httpx refuses non-ASCII with a traceback)."""
+    for i, c in enumerate(token, 1):
+        if not "!" <= c <= "~":
+            kind = "a space" if c == " " else "a non-ASCII character" if ord(c) > 127 else \
+                "a line break or control character"
+            return f"contains {kind} (character {i} of {len(token)})"
+    return None
+
+
+def redact(text: str, token: str | None) -> str:
+    """text with the token masked in every form an error may quote it in: as is, escaped by repr
+    (str or bytes) or JSON, URL-encoded whole, or percent-encoded in part (as httpx normalises a
+    URL): the text is masked, percent-decoded, then masked again."""
+    if not token:
+        return text
+    plain = {token, repr(token)[1:-1], repr(token.encode())[2:-1], json.dumps(token)[1:-1]}
+    encoded = {quote(token, safe=""), quote_plus(token), quote(token)}
+
+    def mask(text: str, forms: set[str]) -> str:
+        for form in sorted(forms, key=len, reverse=True):
+            text = text.replace(form, "***")
+        return text
+
+    return mask(unquote(mask(text, plain | encoded)), plain)
 
 
 class DownloadFailed(HostError):
@@ -80,9 +109,8 @@ def fetch(repo: str, hf_cache: str, *, endpoint: str | None, token: str | None, 
         if isinstance(cause, (RepositoryNotFoundError, GatedRepoError)):
             raise DownloadFailed(f"{repo}: repository not found or not accessible ({type(cause).__name__}). "
                                  "Fix: check the model name; for a gated or private repo set HF_TOKEN") from None
-        first = (str(cause).strip().splitlines() or [""])[0].rstrip(".") or type(cause).__name__
-        if token:
-            first = first.replace(token, "***")
+        # Masked before it is cut to one line: a quoted token may span what the cut keeps.
+        first = (redact(str(cause), token).strip().splitlines() or [""])[0].rstrip(".") or type(cause).__name__
         raise DownloadFailed(f"{type(cause).__name__}: {first}. Fix: check the network or HF_ENDPOINT, "
                              "then re-run: files already fetched are kept") from None
 
@@ -108,6 +136,9 @@ def main(compose_file, max_workers, dry_run):
         raise UsageError("HF_HUB_OFFLINE is set in this shell: huggingface_hub will not download. "
                          "Fix: unset HF_HUB_OFFLINE for this command")
     token = os.environ.get("HF_TOKEN") or None
+    if token and token_problem(token):
+        raise UsageError(f"HF_TOKEN (not shown) {token_problem(token)}: no HTTP header can carry it. "
+                         "Fix: export HF_TOKEN again with the token alone, e.g. hf_...")
     endpoint = os.environ.get("HF_ENDPOINT") or None
     click.echo(f"{profile.model} -> {hub_dir(profile.hf_cache)} "
                f"(hub: {endpoint or 'huggingface.co'}; HF_TOKEN {'set' if token else 'not set'})")

@@ -50,6 +50,7 @@ class FakeHub:
         self.log = []  # (method, path, Range, Authorization)
         self.fail_get = set()  # files whose GET answers 500
         self.drop_once = {}  # file -> bytes sent before the connection drops, the first time
+        self.routes = {}  # path -> handler(request), answered before the hub's own endpoints
 
     def lfs(self, name):
         return name.endswith(".safetensors")
@@ -61,6 +62,8 @@ class FakeHub:
     def __call__(self, request):
         self.log.append((request.method, request.path, request.headers.get("Range"),
                          request.headers.get("Authorization")))
+        if request.path in self.routes:
+            return self.routes[request.path](request)
         api = f"/api/models/{self.repo}"
         if request.path in (f"{api}/revision/main", f"{api}/revision/{SHA}"):
             return Response(json.dumps({"id": self.repo, "sha": SHA, "private": False,
@@ -254,3 +257,52 @@ def test_weights_present_needs_the_same_layout_as_the_engine(tmp_path):
     """The cache folder the engine mounts: <hf_cache>/hub/models--org--name (HF_HOME layout)."""
     assert hfcache.repo_folder("/data/x", REPO) == Path("/data/x/hub/models--zai-org--GLM-5-FP8")
     assert not weights_present(tmp_path, REPO)
+
+
+# --- the token is never printed, in any form ---------------------------------------------------
+
+@pytest.mark.parametrize("token, kind", [
+    ("hf_s3cret\nX", "a line break or control character (character 10 of 11)"),
+    ("hf_s3cret\r\nX-Evil: 1", "a line break or control character (character 10 of 20)"),
+    ("hf_s3cret\r", "a line break or control character (character 10 of 10)"),
+    ("hf_s3cret\t", "a line break or control character (character 10 of 10)"),
+    ("hf_s3cret x", "a space (character 10 of 11)"),
+    ("hf_s3crét", "a non-ASCII character (character 8 of 9)"),
+    ("hf_s3cret\x7f", "a line break or control character (character 10 of 10)"),
+])
+def test_a_token_no_header_can_carry_is_refused_without_showing_it(hub, compose, token, kind):
+    done = run(compose, hub.url, token=token)
+    assert done.returncode == 2
+    assert done.stderr == (f"Error: HF_TOKEN (not shown) contains {kind}: no HTTP header can carry it. "
+                           "Fix: export HF_TOKEN again with the token alone, e.g. hf_...\n")
+    assert "s3cr" not in done.stdout + done.stderr
+    assert not hub.log  # nothing was sent
+
+
+HOSTILE_TOKEN = "hf_a+b/c'd\\e=f%g"
+
+
+def test_a_token_an_answer_quotes_is_masked_in_every_form(hub, compose):
+    """A hub that redirects to a URL carrying the token, URL-encoded, then fails: the error names
+    that URL. Raw, repr-escaped and URL-encoded forms are all masked."""
+    from urllib.parse import quote
+
+    hub.routes[f"/api/models/{REPO}/revision/main"] = lambda request: Response(
+        "", status=302, headers={"Location": f"/echo?t={quote(HOSTILE_TOKEN, safe='')}&r={HOSTILE_TOKEN!r}"})
+    hub.routes["/echo"] = lambda request: Response("down", status=500)
+    done = run(compose, hub.url, token=HOSTILE_TOKEN)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith("FAILED: ") and "/echo?t=***" in done.stderr, done.stderr
+    for form in (HOSTILE_TOKEN, quote(HOSTILE_TOKEN, safe=""), repr(HOSTILE_TOKEN)[1:-1], "a+b/c", "a%2Bb"):
+        assert form not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("text", [
+    f"raw {HOSTILE_TOKEN} end", f"repr {HOSTILE_TOKEN!r}", f"bytes {HOSTILE_TOKEN.encode()!r}",
+    f"url {__import__('urllib.parse').parse.quote(HOSTILE_TOKEN, safe='')}",
+    f"plus {__import__('urllib.parse').parse.quote_plus(HOSTILE_TOKEN)}",
+    f"json {__import__('json').dumps(HOSTILE_TOKEN)}",
+])
+def test_redact_masks_every_form(text):
+    masked = download.redact(text, HOSTILE_TOKEN)
+    assert "a+b" not in masked and "a%2Bb" not in masked and "***" in masked
