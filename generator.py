@@ -13,7 +13,7 @@ except ImportError as exc:
     sys.exit(f"Error: {exc.name} is not installed. Fix: run `make venv`, then "
              f"`.venv/bin/python generator.py ...` (or use `make generate`)")
 
-from recipe import profile, render, store
+from recipe import passthrough, profile, render, sizing, store
 from recipe.catalog import GPUS, MODELS
 from recipe.engines import ENGINES
 from recipe.errors import BundleError, RecipeError
@@ -79,6 +79,27 @@ def option(*decls, help: str, **kw):
 @option("--reasoning-parser", type=click.Choice(profile.REASONING_PARSERS),
         help="none leaves <think> text in the content.")
 @option("--start-period", type=int, help="Minutes the healthcheck waits for the first load.")
+@option("--max-num-seqs", type=int,
+        help="Most requests the engine runs at once (vLLM --max-num-seqs, SGLang "
+        "--max-running-requests). Lower it when the log says the KV cache is too small.")
+@option("--kv-cache-dtype", type=click.Choice(profile.KV_CACHE_DTYPES),
+        help="KV cache precision. fp8 (vLLM fp8, SGLang fp8_e4m3) holds about 1.6x the tokens of "
+        "auto (the engine's choice for the checkpoint). Caveats: the SGLang cookbook warns that "
+        "fp8_e4m3 degrades reasoning; the GLM-5.2 recipe says not to use fp8 KV on H20; "
+        "vllm#44550: GLM-5-FP8 wrote nonsense on a BF16 KV cache (0.22.1rc1, H200).")
+@option("--restart", type=click.Choice(profile.RESTART_POLICIES),
+        help="What Docker does when the engine exits. Keep no for the first loads: a crash loop "
+        "re-reads ~800 GB of weights each time and scrolls the fatal line out of the log that "
+        "make up reads. Once it serves, unless-stopped keeps it up across crashes and reboots.")
+@click.option("--engine-args", "engine_args", multiple=True, metavar="'ARGS'",
+              help="More engine flags, split like a shell, after the recipe's (repeatable), e.g. "
+              "--engine-args '--max-num-batched-tokens 8192'. Each flag name is checked against the "
+              "flags of the image's engine version; flags the generator renders are refused with "
+              "the option to use.")
+@click.option("--env", "env", multiple=True, metavar="KEY=VALUE",
+              help="More engine environment (repeatable), e.g. --env NCCL_DEBUG=INFO. KEY alone "
+              "passes the variable through from your shell or .env at `up`. Secrets (names with "
+              "TOKEN, KEY, SECRET, PASSWORD) only that way: put them in .env next to the compose file.")
 @click.option("--rehearsal", is_flag=True, help="The same stack on a CPU with a tiny GLM-format "
               "model and no GPUs (vLLM only): see make rehearse.")
 # A plain string: the checks (one line of text, a regular file or nothing) are ours, on one line.
@@ -179,6 +200,15 @@ def notes(prof) -> list[str]:
         if prof.speculative == "off" and prof.pp > 1:
             out.append(f"speculative decoding is off: {ENGINES[prof.engine].label} refuses MTP with "
                        f"pipeline parallel on this image; --tp {prof.tp * prof.pp} keeps it on.")
+    if prof.target.gpu and (prof.max_num_seqs or prof.kv_cache_dtype != "auto"):
+        kv = sizing.kv_note(prof, MODELS[prof.model], GPUS[prof.gpu_type])
+        if kv:
+            out.append(kv + ".")
+    if prof.engine_args:
+        out.append(passthrough.flags_for(ENGINES[prof.engine], prof.image)[2] + ".")
+    if prof.restart != "no":
+        out.append(f"--restart {prof.restart}: a start that keeps failing is retried, each time "
+                   "re-reading the weights; `make up` stops following at the first failure.")
     return out
 
 

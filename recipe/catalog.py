@@ -20,14 +20,24 @@ class Model:
     context: int  # max_position_embeddings
     hopper_only: bool  # DeepGEMM (FP8 GEMMs, DSA indexer) needs sm90+: no A100
     rehearsal: bool = False  # the tiny CPU model: only on the cpu target
+    # KV cache bytes per token on each GPU, by --kv-cache-dtype; empty: not known.
+    kv_bytes: dict = field(default_factory=dict)
+
+
+# GLM-5 (MLA + the DSA indexer; the latent KV is replicated on every TP rank, so per GPU = per
+# token): 78 layers x (512 latent + 64 RoPE dims). FP8 (vLLM's fp8_ds_mla: 512 fp8 bytes, 4 fp32
+# scales, 64 bf16 RoPE = 656 B) + the indexer's fp8 key (128 B + a 4 B scale) = 78 x 788 B, the
+# ~61.5 KB/token of the design notes. BF16 ("auto" where the engine keeps the checkpoint's
+# precision): 78 x (576 x 2 + 132) B.
+_GLM5_KV = {"fp8": 78 * (656 + 132), "auto": 78 * (576 * 2 + 132)}
 
 
 MODELS = {
     m.repo: m
     for m in (
         # 744B MoE, FP8. 94.5 GiB weights per rank at TP 8 (GLM-5.3-FP8, same shape).
-        Model("zai-org/GLM-5-FP8", "glm-5-fp8", 64, 893, 810, 202752, hopper_only=True),
-        Model("zai-org/GLM-5", "glm-5", 64, 1786, 1510, 202752, hopper_only=True),
+        Model("zai-org/GLM-5-FP8", "glm-5-fp8", 64, 893, 810, 202752, hopper_only=True, kv_bytes=_GLM5_KV),
+        Model("zai-org/GLM-5", "glm-5", 64, 1786, 1510, 202752, hopper_only=True, kv_bytes=_GLM5_KV),
         # 355B MoE, FP8: the fallback that fits 8x H100 or 4x H200.
         Model("zai-org/GLM-4.7-FP8", "glm-4.7-fp8", 96, 430, 362, 202752, hopper_only=False),
         # Built locally by scripts/tinymodel.py; speaks GLM-5's output format on a CPU.

@@ -3,6 +3,7 @@
 To find where a rendered flag comes from, search this file for it.
 """
 
+import os
 from dataclasses import dataclass, field
 
 
@@ -26,7 +27,12 @@ class Engine:
     mem_flag: str
     served_name_flag: str
     context_flag: str
+    max_seqs_flag: str  # --max-num-seqs: how many requests run at once
+    kv_dtype_flag: str
+    kv_dtypes: dict[str, str]  # --kv-cache-dtype choice -> the engine's word for it
     extra_args: tuple[str, ...]  # rendered last
+    # Repositories of this engine's images: an image of the other engine is refused.
+    image_repos: tuple[str, ...]
     # Speculative methods this engine runs for GLM, as argument templates; {n} is --spec-tokens.
     speculative: dict[str, tuple[str, ...]]
     default_speculative: str
@@ -50,6 +56,85 @@ class Engine:
     head_ports: tuple[int, ...] = ()  # TCP ports the head listens on for the other node(s)
     # Speculative decoding together with pipeline parallel: False where the engine refuses it.
     speculative_with_pp: bool = False
+    # Other spellings the engine's parser takes for flags the generator renders (one argparse
+    # action with several option strings; `make conformance` checks this list against it).
+    aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # vLLM's parser also takes a JSON flag one key at a time: --speculative-config.method mtp.
+    dotted_flags: bool = False
+
+    @property
+    def lifted_flags(self) -> dict[str, str]:
+        """Engine flags that --engine-args may carry because they are a plain value of one
+        profile field: taken out and set as that field (flag -> field)."""
+        return {self.max_seqs_flag: "max_num_seqs"}
+
+    def owned_flags(self) -> dict[str, str]:
+        """Every engine flag the generator renders from one of its options -> the fix to print."""
+        owned = {
+            self.tp_flag: "use --tp",
+            self.tool_parser_flag: "use --tool-call-parser",
+            self.reasoning_parser_flag: "use --reasoning-parser",
+            self.mem_flag: "use --mem-fraction",
+            self.served_name_flag: "use --served-model-name",
+            self.context_flag: "use --max-model-len",
+            self.max_seqs_flag: "use --max-num-seqs",
+            self.kv_dtype_flag: "use --kv-cache-dtype",
+            self.model_flag or "--model": "use --model",
+        }
+        listen = {
+            "{host}": "use --bind for the host address; the engine listens on every address in its container",
+            "{port}": f"use --port for the host port; the engine keeps {self.port} in its container",
+        }
+        for flag, value in zip(self.listen_args[::2], self.listen_args[1::2]):
+            owned[flag] = listen[value]
+        nodes = "use --nodes 2 and --head-address (one file per host)"
+        for flag in (self.pp_flag, *self.node_args, *self.worker_args):
+            if flag and flag.startswith("-"):
+                owned[flag] = nodes
+        for flag in self.tool_choice_args:
+            owned[flag] = "leave it out: --tool-call-parser turns automatic tool choice on"
+        for flag in self.extra_args:
+            if flag.startswith("--"):
+                owned[flag] = "leave it out: it is always rendered"
+        for flag, others in self.aliases.items():
+            for other in others:
+                owned[other] = owned.get(flag) or self._speculative_fix(flag)
+        return owned
+
+    @property
+    def speculative_prefix(self) -> str:
+        """Every flag starting with this belongs to --speculative / --spec-tokens (the part the
+        recipe's speculative flags share: --speculative-config, --speculative-*)."""
+        flags = [a.split(".", 1)[0] for args in self.speculative.values() for a in args if a.startswith("--")]
+        return os.path.commonprefix(flags)
+
+    def _speculative_fix(self, flag: str) -> str | None:
+        positive = "--" + flag.removeprefix("--no-") if flag.startswith("--no-") else flag
+        if self.speculative_prefix and positive.startswith(self.speculative_prefix):
+            return "use --speculative and --spec-tokens"
+        return None
+
+    def owner_of(self, flag: str) -> str | None:
+        """The fix for a flag the generator renders itself, or None when the user may add it."""
+        return self.owned_flags().get(flag) or self._speculative_fix(flag)
+
+    def owned_env(self) -> dict[str, str]:
+        """Environment the generator sets -> what to do instead of setting it again."""
+        owned = {
+            "HF_TOKEN": "it is passed through by name already: export it, or put it in .env next "
+                        "to the compose file",
+            "HF_HUB_OFFLINE": "use --offline",
+            "HF_HOME": "use --hf-cache (the cache is mounted where the engine looks by default)",
+            "HF_HUB_CACHE": "use --hf-cache (the cache is mounted where the engine looks by default)",
+        }
+        for name in self.env:
+            owned[name] = "use --start-period (this timer follows it)"
+        for name in ("NCCL_SOCKET_IFNAME", "GLOO_SOCKET_IFNAME"):
+            owned[name] = "use --iface (with --nodes 2)"
+        for name in (*self.cache_env, *self.cpu_env):
+            owned[name] = "leave it out: it points into the jit-cache volume" if name in self.cache_env \
+                else "leave it out: it is set for --rehearsal"
+        return owned
 
 
 _JIT_CACHES = {
@@ -76,7 +161,13 @@ VLLM = Engine(
     mem_flag="--gpu-memory-utilization",
     served_name_flag="--served-model-name",
     context_flag="--max-model-len",
+    max_seqs_flag="--max-num-seqs",
+    kv_dtype_flag="--kv-cache-dtype",
+    # The GLM-5.2 recipe's Hopper override; vllm#44550: GLM-5-FP8 on a BF16 KV cache answered
+    # nonsense (0.22.1rc1, H200).
+    kv_dtypes={"auto": "auto", "fp8": "fp8"},
     extra_args=(),
+    image_repos=("vllm/vllm-openai", "vllm/vllm-openai-rocm"),
     # The seed's and the vLLM recipe's dotted form; 1 token keeps acceptance above 90%.
     speculative={
         "mtp": (
@@ -114,6 +205,10 @@ VLLM = Engine(
     # decoding as of vllm<=0.15.0"; MTP + PP still broken on 0.25 (vllm#49355). 0.32.0 builds the
     # draft at PP 1 and DeepSeekMTP has SupportsPP (vllm PR #46994, V2 model runner).
     speculative_with_pp=False,
+    aliases={"--tensor-parallel-size": ("-tp",), "--enable-auto-tool-choice": ("--no-enable-auto-tool-choice",),
+             "--gpu-memory-utilization": ("--device-memory-utilization",), "--speculative-config": ("-sc",),
+             "--pipeline-parallel-size": ("-pp",), "--nnodes": ("-n",), "--node-rank": ("-r",)},
+    dotted_flags=True,
 )
 
 SGLANG = Engine(
@@ -134,6 +229,10 @@ SGLANG = Engine(
     mem_flag="--mem-fraction-static",
     served_name_flag="--served-model-name",
     context_flag="--context-length",
+    max_seqs_flag="--max-running-requests",
+    kv_dtype_flag="--kv-cache-dtype",
+    # The SGLang cookbook warns that fp8_e4m3 KV degrades reasoning quality.
+    kv_dtypes={"auto": "auto", "fp8": "fp8_e4m3"},
     # /metrics is off unless asked for.
     extra_args=("--enable-metrics",),
     # EAGLE runs GLM's own MTP (NextN) layer as the draft model: steps n, top-k 1, n+1 drafts.
@@ -154,6 +253,19 @@ SGLANG = Engine(
     nodes_tp="all",
     node_args=("--nnodes", "{nodes}", "--node-rank", "{rank}", "--dist-init-addr", "{head}:20000"),
     head_ports=(20000,),
+    image_repos=("lmsysorg/sglang", "lmsysorg/sglang-rocm"),
+    aliases={"--tp-size": ("--tensor-parallel-size",), "--model-path": ("--model",),
+             "--dist-init-addr": ("--nccl-init-addr",)},
 )
 
 ENGINES = {e.name: e for e in (VLLM, SGLANG)}
+
+
+def engine_of_image(image: str) -> Engine | None:
+    """The engine an image reference is a release of, by its repository; None if unknown."""
+    name = image.split("@", 1)[0]
+    if ":" in name.rsplit("/", 1)[-1]:
+        name = name.rsplit(":", 1)[0]
+    for prefix in ("docker.io/", "index.docker.io/", "registry-1.docker.io/"):
+        name = name.removeprefix(prefix)
+    return next((e for e in ENGINES.values() if name in e.image_repos), None)

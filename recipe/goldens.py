@@ -45,6 +45,13 @@ with golden_home():
         "sglang-custom": build(engine="sglang", max_model_len=131072, mem_fraction=0.8, port=8080,
                                bind="0.0.0.0", hf_cache="/data/hf"),
         "rehearsal": build(rehearsal=True, hf_cache="/srv/tiny-hf"),
+        # Production knobs and the user's own flags and environment, after the recipe's.
+        "vllm-passthrough": build(engine="vllm", max_num_seqs=256, kv_cache_dtype="fp8", restart="unless-stopped",
+                                  engine_args=("--max-num-batched-tokens 16384", "--enable-prefix-caching"),
+                                  env=("NCCL_DEBUG=INFO", "VLLM_API_KEY")),
+        "sglang-passthrough": build(engine="sglang", max_num_seqs=128, kv_cache_dtype="fp8", restart="on-failure",
+                                    engine_args=("--chunked-prefill-size 8192 --watchdog-timeout=1200",),
+                                    env=("NCCL_DEBUG=INFO", "SGLANG_ENABLE_SPEC_V2=1")),
     }
 
 # Two hosts: one file per host (NAME-node0.yaml the head, NAME-node1.yaml the worker).

@@ -10,17 +10,19 @@ import os
 import re
 from dataclasses import asdict, dataclass, fields, replace as dc_replace
 
-from .engines import ENGINES
+from .engines import ENGINES, engine_of_image
 from .errors import RecipeError
 from .escape import text_problem
 from .catalog import GPUS, MODELS, TARGETS, Target
-from . import sizing
+from . import passthrough, sizing
 
 # glm47 is right for GLM-4.7 and GLM-5. The others exist to rehearse a wrong flag: glm45 is the
 # GLM-4.5 format (it misses GLM-5's calls on the Feb 2026 glm5 images; vLLM 0.32 made it an alias
 # of glm47), hermes is another model family's parser and misses them on every version.
 TOOL_PARSERS = ("glm47", "glm45", "hermes")
 REASONING_PARSERS = ("glm45", "none")
+KV_CACHE_DTYPES = ("auto", "fp8")
+RESTART_POLICIES = ("no", "on-failure", "unless-stopped")
 
 # Docker's reference grammar (distribution/reference), without the optional lower-casing.
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
@@ -52,11 +54,15 @@ class Rule:
     choices: tuple | None = None
     optional: bool = False
     fix: str = "see --help"
+    items: type = int  # what a tuple holds: device numbers, or strings (engine args, env)
 
     def problem(self, value) -> str | None:
         if value is None:
             return None if self.optional else "a value is required"
         if self.kind is tuple:
+            if self.items is str:
+                ok = isinstance(value, tuple) and all(isinstance(i, str) for i in value)
+                return None if ok else "should be a list of strings"
             ok = isinstance(value, tuple) and all(isinstance(i, int) and i >= 0 for i in value)
             return None if ok else "should be a list of device numbers"
         number = self.kind is float and isinstance(value, int) and not isinstance(value, bool)
@@ -105,6 +111,11 @@ RULES = {
     "reasoning_parser": Rule(str, choices=REASONING_PARSERS),
     "offline": Rule(bool),
     "start_period": Rule(int, 1, 240, fix="use 1 to 240 minutes (a cold GLM-5 load takes 10-40)"),
+    "max_num_seqs": Rule(int, 1, 4096, optional=True, fix="use 1 to 4096 requests at once"),
+    "kv_cache_dtype": Rule(str, choices=KV_CACHE_DTYPES),
+    "restart": Rule(str, choices=RESTART_POLICIES),
+    "engine_args": Rule(tuple, items=str),
+    "env": Rule(tuple, items=str),
 }
 
 
@@ -137,6 +148,11 @@ class Profile:
     reasoning_parser: str
     offline: bool
     start_period: int  # minutes
+    max_num_seqs: int | None
+    kv_cache_dtype: str
+    restart: str
+    engine_args: tuple[str, ...]  # appended after the recipe's flags, as split by the shell
+    env: tuple[str, ...]  # KEY=VALUE, or KEY alone: passed through from the shell or .env
 
     def __post_init__(self):
         for f in fields(self):
@@ -193,7 +209,7 @@ class Default:
     def help(self) -> str | None:
         if self.shown is not None:
             return self.shown
-        return None if self.value is None or isinstance(self.value, bool) else str(self.value)
+        return None if self.value is None or isinstance(self.value, (bool, tuple)) else str(self.value)
 
 
 def _engine(values: dict):
@@ -233,6 +249,11 @@ DEFAULTS = {
     "reasoning_parser": Default("glm45"),
     "offline": Default(False),
     "start_period": Default(lambda v: TARGETS[v["gpu_type"]].start_period, "60 (10 for --rehearsal)"),
+    "max_num_seqs": Default(None, "the engine's own"),
+    "kv_cache_dtype": Default("auto"),
+    "restart": Default("no"),
+    "engine_args": Default(()),
+    "env": Default(()),
 }
 
 
@@ -288,7 +309,20 @@ def build(*, rehearsal: bool = False, **options) -> Profile:
         if rehearsal and not MODELS[model].rehearsal:
             raise RecipeError("--model", model, "a rehearsal serves the tiny CPU model; GLM models "
                               "cannot run on a CPU", "leave --model out with --rehearsal")
-    values = resolve({**options, "engine": engine, "gpu_type": gpu_type})
+    options = {**options, "engine": engine, "gpu_type": gpu_type}
+    # Click gives each repeated value as typed; the profile keeps the arguments the engine gets.
+    if options.get("engine_args"):
+        args = passthrough.split_args("--engine-args", options["engine_args"])
+        options["engine_args"], lifted = passthrough.lift(args, ENGINES[engine])
+        for field, value in lifted.items():
+            if options.get(field) is not None and options[field] != value:
+                raise RecipeError("--engine-args", f"{passthrough.option_for(field)} {value}",
+                                  f"{passthrough.option_for(field)} {options[field]} is given too",
+                                  f"give it once, as {passthrough.option_for(field)}")
+            options[field] = value
+    if options.get("env"):
+        options["env"] = passthrough.parse_env(options["env"])
+    values = resolve(options)
     if values["gpu_ids"] is not None:
         values["gpu_ids"] = tuple(values["gpu_ids"])
     hf_cache = values["hf_cache"]
@@ -339,6 +373,10 @@ def check(p: Profile) -> None:
             "--image", p.image, "not a valid image reference",
             "use NAME[:TAG] or NAME@sha256:DIGEST, e.g. vllm/vllm-openai:glm5",
         )
+    holds = engine_of_image(p.image)
+    if holds is not None and holds is not spec:
+        raise RecipeError("--image", p.image, f"it holds {holds.label}, and --engine is {p.engine}",
+                          f"use --engine {holds.name}, or a {spec.label} image such as {spec.image}")
     if not SERVED_NAME_RE.fullmatch(p.served_model_name):
         raise RecipeError(
             "--served-model-name", p.served_model_name, "not a usable model name",
@@ -397,6 +435,10 @@ def check(p: Profile) -> None:
     if p.max_model_len is not None and p.max_model_len > facts.context:
         raise RecipeError("--max-model-len", p.max_model_len, f"longer than {p.model}'s context of "
                           f"{facts.context} tokens", f"use at most {facts.context}, or leave it out")
+    if p.engine_args:
+        version, known, _ = passthrough.flags_for(spec, p.image)
+        passthrough.check_args(p.engine_args, engine=spec, version=version, known=known)
+    passthrough.check_env(p.env, owned=spec.owned_env())
     if p.target.gpu:
         sizing.check_fit(p, facts, GPUS[p.gpu_type])
 
@@ -455,6 +497,10 @@ def from_block(block: dict) -> Profile:
     # Renders from before two hosts existed state one host.
     for key, value in (("nodes", 1), ("pp", 1), ("head_address", None), ("iface", None), ("ib", False)):
         block.setdefault(key, value)
+    for field in ("max_num_seqs", "kv_cache_dtype", "restart", "engine_args", "env"):
+        block.setdefault(field, DEFAULTS[field].value)  # renders from before these options
+    for field in ("engine_args", "env"):
+        block[field] = tuple(block[field])
     if block.get("gpu_ids") is not None:
         block["gpu_ids"] = tuple(block["gpu_ids"])
     profile = Profile(**block)

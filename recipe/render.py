@@ -63,12 +63,17 @@ def engine_command(p: Profile, rank: int = 0) -> list[str]:
         args += [e.mem_flag, f"{p.mem_fraction:g}"]
     if p.max_model_len is not None:
         args += [e.context_flag, str(p.max_model_len)]
+    if p.max_num_seqs is not None:
+        args += [e.max_seqs_flag, str(p.max_num_seqs)]
+    if p.kv_cache_dtype != "auto":
+        args += [e.kv_dtype_flag, e.kv_dtypes[p.kv_cache_dtype]]
     if not p.target.gpu:
         args += e.cpu_pp_args if p.pp > 1 else e.cpu_args
-    return [*args, *e.extra_args]
+    # The user's own flags last, after the recipe's (checked by profile.check).
+    return [*args, *e.extra_args, *p.engine_args]
 
 
-def engine_env(p: Profile) -> dict[str, str]:
+def engine_env(p: Profile) -> dict[str, str | None]:
     e = ENGINES[p.engine]
     env = {k: v.format(ready_s=p.start_period * 60) for k, v in e.env.items()}
     env.update(e.cache_env)
@@ -82,6 +87,10 @@ def engine_env(p: Profile) -> dict[str, str]:
         # NCCL's traffic without InfiniBand); otherwise they may pick docker0 or a public NIC.
         env["NCCL_SOCKET_IFNAME"] = p.iface
         env["GLOO_SOCKET_IFNAME"] = p.iface
+    for item in p.env:
+        name, eq, value = item.partition("=")
+        # KEY alone: no value here, so Compose passes the one from its shell or .env.
+        env[name] = value if eq else None
     return env
 
 
@@ -105,6 +114,10 @@ def cli_args(p: Profile) -> list[str]:
         option = option_name(field)
         if isinstance(value, bool):
             given[field] = [option]
+        elif field == "engine_args":
+            given[field] = [option, shlex.join(value)]
+        elif field == "env":
+            given[field] = [a for item in value for a in (option, item)]
         elif isinstance(value, tuple):
             given[field] = [option, ",".join(map(str, value))]
         else:

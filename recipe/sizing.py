@@ -40,6 +40,35 @@ def weights_fit(model: Model, tp: int, mem_fraction: float, gpu_gb: float) -> tu
     return usable, per_gpu, min(0.95, round(per_gpu * 1.05 / gpu_gb + 0.05, 2))
 
 
+def kv_tokens(p, model: Model, gpu: Gpu) -> tuple[float, int] | None:
+    """(GB per GPU left for the KV cache, tokens it holds at most) for this profile's
+    --mem-fraction and --kv-cache-dtype; None where the model's KV size is not known. An upper
+    bound: activations and CUDA graphs take their share of the same memory first."""
+    per_token = model.kv_bytes.get(p.kv_cache_dtype)
+    if not per_token or p.mem_fraction is None:
+        return None
+    pool = p.mem_fraction * gpu.memory_gb - model.weights_gb / (p.tp * p.pp)
+    return pool, max(0, int(pool * 1e9 / per_token))
+
+
+def kv_note(p, model: Model, gpu: Gpu) -> str | None:
+    """What --max-num-seqs and --kv-cache-dtype mean in tokens, for the generator's notes."""
+    budget = kv_tokens(p, model, gpu)
+    if budget is None:
+        return None
+    pool, tokens = budget
+    dtype = "FP8" if p.kv_cache_dtype == "fp8" else "BF16 (if auto keeps the checkpoint's)"
+    note = (f"the KV cache gets at most ~{pool:.0f} GB per GPU: ~{tokens:,} tokens of {dtype} KV "
+            f"({model.kv_bytes[p.kv_cache_dtype]:,} B each)")
+    if p.max_num_seqs:
+        note += f", ~{tokens // p.max_num_seqs:,} per request with all {p.max_num_seqs} running"
+    context = p.max_model_len or model.context
+    if tokens < context:
+        note += (f"; one {context:,}-token request may not fit: lower --max-model-len"
+                 + ("" if p.kv_cache_dtype == "fp8" else " or use --kv-cache-dtype fp8"))
+    return note
+
+
 def fits(model: Model, gpu: Gpu, n: int) -> bool:
     """n GPUs hold the model (n = 16: two hosts, TP 16 or TP 8 x PP 2; both divide the heads)."""
     return model.heads % n == 0 and n * gpu.memory_gb >= model.vram_gb
