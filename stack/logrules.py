@@ -105,7 +105,7 @@ _NCCL = Fatal(
     _re(r"NCCL error|DistBackendError|ncclUnhandledCudaError|ncclSystemError|ncclInternalError"),
     "the GPUs could not set up NCCL: keep `ipc: host` (or a large shm_size) on the engine "
     "service, check that every GPU is visible in the container (`nvidia-smi`) and that the driver "
-    "supports the image's CUDA; add NCCL_DEBUG=INFO to the engine's environment for details",
+    "supports the image's CUDA; for details re-render with --env NCCL_DEBUG=INFO",
 )
 
 # huggingface_hub's snapshot_download, which both engines call before loading: the weights are
@@ -233,9 +233,9 @@ VLLM = EngineRules(
         Fatal(
             "cuda-oom",
             _re(_CUDA_OOM),
-            "lower --gpu-memory-utilization (e.g. 0.80), or --max-num-seqs / "
-            "--max-num-batched-tokens / --max-model-len; check that no other process holds GPU "
-            "memory (`nvidia-smi`)",
+            "lower --gpu-memory-utilization (generator: --mem-fraction 0.80), or --max-num-seqs, "
+            "--max-num-batched-tokens (--engine-args) or --max-model-len; check that no other "
+            "process holds GPU memory (`nvidia-smi`)",
         ),
         _TRANSFORMERS_TOO_OLD,
         _WEIGHTS_NOT_CACHED,
@@ -279,8 +279,8 @@ VLLM = EngineRules(
         Fatal(
             "engine-ready-timeout",
             _re(r"Timed out waiting for (?:new )?engine core processes to start"),
-            "GLM-5 loads for 10-40 minutes: set VLLM_ENGINE_READY_TIMEOUT_S=3600 (or more) in the "
-            "engine's environment",
+            "GLM-5 loads for 10-40 minutes: re-render with a longer --start-period (the generator "
+            "sets VLLM_ENGINE_READY_TIMEOUT_S from it)",
         ),
         # The engine process died; the cause is in the traceback around it.
         # vllm/v1/engine/core.py: "EngineCore failed to start." / "EngineCore encountered a fatal
