@@ -72,5 +72,6 @@ if [ "$MODE" = negative ]; then
 fi
 [ "$code" = 0 ] || exit "$code"
 
-log "the seed guide's client snippets (openai package) against the stack"
-REHEARSAL_BASE_URL="http://127.0.0.1:$PORT" "$PY" -m pytest -q -m docker tests/rehearsal/test_seed_snippets.py
+log "the seed guide's client snippets and the README's client examples against the stack"
+REHEARSAL_BASE_URL="http://127.0.0.1:$PORT" "$PY" -m pytest -q -m docker tests/rehearsal/test_seed_snippets.py \
+    tests/rehearsal/test_readme_clients.py
