@@ -12,6 +12,7 @@ import shlex
 from pathlib import Path
 
 from .errors import RecipeError
+from .escape import text_problem
 
 FLAGS_DIR = Path(__file__).resolve().parent / "flags"
 ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -22,6 +23,7 @@ SECRET_PART_RE = re.compile(r".*(TOKEN|KEY|SECRET|PASSWORD|PASSWD|CREDENTIALS?)"
 SECRET_FLAG_RE = re.compile(r"--(?:[a-z0-9]+-)*(?:key|token|secret|password)", re.I)
 # A negative number is a value, not a flag.
 NUMBER_RE = re.compile(r"-\.?[0-9][0-9.e+-]*")
+ONE_LINE = "give it on one line, without control characters"
 SECRET_FIX = "put it in .env next to the compose file and pass it by name (--env NAME)"
 
 
@@ -59,6 +61,8 @@ def split_args(option: str, values) -> tuple[str, ...]:
     """Each repeated --engine-args value, split as a POSIX shell would, in order."""
     out = []
     for value in values:
+        if text_problem(value):
+            raise RecipeError(option, value, text_problem(value), ONE_LINE)
         try:
             out += shlex.split(value)
         except ValueError as exc:
@@ -152,8 +156,8 @@ def parse_env(values) -> tuple[str, ...]:
                               "use KEY=VALUE with letters, digits and _ in KEY, not starting with a digit")
         if name in seen:
             raise RecipeError("--env", name, "given twice", "give each variable once")
-        if eq and any(c in value for c in "\0\n\r"):
-            raise RecipeError("--env", name, "the value holds a NUL or a line break", "give a one-line value")
+        if text_problem(value):
+            raise RecipeError("--env", name, f"its value {text_problem(value)}", ONE_LINE)
         seen.add(name)
         out.append(item)
     return tuple(out)

@@ -227,6 +227,12 @@ REFUSALS = [
      "Error: --env DG_JIT_CACHE_DIR: the generator sets it. Fix: leave it out: it points into the jit-cache volume"),
     (["--env", "VLLM_ENGINE_READY_TIMEOUT_S=99"],
      "Error: --env VLLM_ENGINE_READY_TIMEOUT_S: the generator sets it. Fix: use --start-period (this timer follows it)"),
+    (["--env", "A=line\nbreak"],
+     "Error: --env A: its value contains \\n, a line break or control character. Fix: give it on one line, "
+     "without control characters"),
+    (["--engine-args", "--seed\t7"],
+     "Error: --engine-args '--seed\\t7': contains \\t, a line break or control character. Fix: give it on "
+     "one line, without control characters"),
     (["--env", "A=1", "--env", "A=2"],
      "Error: --env A: given twice. Fix: give each variable once"),
     (["--kv-cache-dtype", "fp16"],
