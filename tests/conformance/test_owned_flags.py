@@ -46,3 +46,18 @@ def test_every_owned_flag_is_a_flag_of_the_engine(groups):
     known = {s for strings in actions for s in strings}
     for flag in [*spec.owned_flags(), *spec.lifted_flags]:
         assert flag in known, f"{spec.label} has no {flag}: recipe/engines.py names a flag the engine lacks"
+
+
+def test_the_flag_list_is_what_the_parser_accepts(groups):
+    """recipe/flags/<engine>-<version>.txt, which --engine-args is checked against, is exactly the
+    option strings of this venv's parser (regenerate the file from the parser when this fails)."""
+    from recipe import passthrough
+
+    spec, actions = groups
+    python = VENVS[spec.name] / "bin" / "python"
+    version = subprocess.run([str(python), "-c", f"import {spec.name}; print({spec.name}.__version__.split('+')[0])"],
+                             capture_output=True, text=True, timeout=300, cwd=ROOT).stdout.strip()
+    listed = passthrough.known_flags(spec.name, version)
+    parsed = {s for strings in actions for s in strings}
+    assert listed == parsed, (f"recipe/flags/{spec.name}-{version}.txt disagrees with the parser: listed only "
+                              f"{sorted(listed - parsed)}, parser only {sorted(parsed - listed)}")
