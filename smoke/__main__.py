@@ -2,91 +2,27 @@
 
 from __future__ import annotations
 
-import argparse
+import math
 import os
+import re
 import sys
 from datetime import datetime, timezone
 from urllib.parse import urlsplit, urlunsplit
 
+import click
+
+from . import auth, spec
+from .checks import CHECKS
 from .client import Client
 from .report import print_table, to_json, write_json
 from .result import EXIT_USAGE
 from .runner import run
 
-DESCRIPTION = """\
-Wait for an OpenAI-compatible GLM-5 server (vLLM or SGLang) to become ready, then check that
-chat, reasoning (on and off) and tool calls come back correctly parsed, streamed and not.
-Exit codes: 0 all checks passed, 1 a check failed, 2 usage error, 3 never ready before the
-deadline. Every option can also be set by the environment variable shown.
-"""
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
-    return value
-
-
-def _temperature(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 <= value <= 2:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 2, got {text!r}")
-    return value
-
-
-# (flag, env var, type, default, help)
-OPTIONS = [
-    ("--base-url", "SMOKE_BASE_URL", str, None, "server root, e.g. http://engine:8000 (/v1 is added)"),
-    ("--model", "SMOKE_MODEL", str, None, "the engine's --served-model-name, e.g. glm-5-fp8"),
-    ("--api-key", "SMOKE_API_KEY", str, None, "bearer token, if the engine has --api-key (never printed)"),
-    ("--report", "SMOKE_REPORT", str, None, "write the JSON report here (its folder must exist)"),
-    ("--deadline", "SMOKE_DEADLINE", _positive, 3600.0, "seconds to wait for readiness (a GLM-5 load: 10-40 min)"),
-    ("--timeout", "SMOKE_TIMEOUT", _positive, 300.0, "seconds allowed for each check request"),
-    ("--poll-interval", "SMOKE_POLL_INTERVAL", _positive, 5.0, "seconds between readiness polls"),
-    ("--temperature", "SMOKE_TEMPERATURE", _temperature, None, "sampling temperature (default: the model's own)"),
-]
-
-
-def build_parser(environ) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m smoke", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    for flag, env, kind, default, text in OPTIONS:
-        raw = environ.get(env)
-        if raw not in (None, ""):
-            try:
-                default = kind(raw)
-            except argparse.ArgumentTypeError as e:
-                parser.error(f"{env}: {e}")
-        shown = "(set)" if flag == "--api-key" and default else default
-        parser.add_argument(flag, type=kind, default=default, metavar=env, help=f"{text} [env {env}; now: {shown}]")
-    return parser
-
-
-def parse_args(argv, environ) -> argparse.Namespace:
-    parser = build_parser(environ)
-    args = parser.parse_args(argv)
-    for flag, env in (("--base-url", "SMOKE_BASE_URL"), ("--model", "SMOKE_MODEL")):
-        if not getattr(args, flag[2:].replace("-", "_")):
-            parser.error(f"{flag} (or {env}) is required")
-    if not args.base_url.startswith(("http://", "https://")):
-        parser.error(f"--base-url: expected http://host:port, got {args.base_url!r}")
-    base = args.base_url.rstrip("/")
-    # People paste the OpenAI-style URL; the root is what /health lives under.
-    args.base_url = base[: -len("/v1")] if base.endswith("/v1") else base
-    if args.report:
-        folder = os.path.dirname(os.path.abspath(args.report))
-        if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-            # Found now, not after a 40-minute wait.
-            parser.error(f"--report: folder {folder} does not exist or is not writable")
-    return args
+KEY_FILE_CAP = 64 * 1024
+# A bearer token goes into a header line: printable ASCII, no spaces (RFC 6750's b64token
+# and more), so it can never break the request or smuggle a header.
+KEY_RE = re.compile(r"[!-~]{1,4096}")
+URL_RE = re.compile(r"https?://[^\s/?#@]*@?[^\s/?#]+(/[^\s?#]*)?")
 
 
 def shown_url(url: str) -> str:
@@ -97,30 +33,162 @@ def shown_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
 
 
-def main(argv=None, environ=None, out=None) -> int:
-    environ = os.environ if environ is None else environ
-    out = sys.stdout if out is None else out
-    try:
-        args = parse_args(argv, environ)
-    except SystemExit as e:  # argparse already printed the message
-        return EXIT_USAGE if e.code else 0
-    started = datetime.now(timezone.utc)
-    url = shown_url(args.base_url)
-    intro = f"[smoke] {url} model {args.model!r}: waiting for readiness (deadline {args.deadline:g} s)"
-    print(intro, file=out, flush=True)
-    client = Client(args.base_url, args.api_key, args.timeout)
-    result = run(
-        client, args.model, deadline_s=args.deadline, poll_s=args.poll_interval, out=out, temperature=args.temperature
-    )
-    print_table(result, out)
-    if args.report:
+class Seconds(click.ParamType):
+    name = "SECONDS"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, float):
+            return value
         try:
-            write_json(to_json(result, base_url=url, model=args.model, started_at=started), args.report)
-            print(f"[smoke] report: {args.report}", file=out, flush=True)
+            seconds = float(value)
+        except ValueError:
+            seconds = math.nan
+        if not (math.isfinite(seconds) and seconds > 0):
+            self.fail(f"{value!r} is not a number of seconds > 0; give e.g. 30", param, ctx)
+        return seconds
+
+
+class Temperature(click.ParamType):
+    name = "FLOAT"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, float):
+            return value
+        try:
+            t = float(value)
+        except ValueError:
+            t = math.nan
+        if not (math.isfinite(t) and 0 <= t <= 2):
+            self.fail(f"{value!r} is not a temperature between 0 and 2; give e.g. 0.6", param, ctx)
+        return t
+
+
+class BaseUrl(click.ParamType):
+    name = "URL"
+
+    def convert(self, value, param, ctx):
+        shown = shown_url(value) if "://" in value else value
+        if not URL_RE.fullmatch(value):
+            self.fail(f"{shown!r} is not http(s)://host[:port]; give the engine's root, e.g. http://engine:8000",
+                      param, ctx)
+        try:
+            urlsplit(value).port
+        except ValueError:
+            self.fail(f"{shown!r} has no valid port; give e.g. http://engine:8000", param, ctx)
+        base = value.rstrip("/")
+        # People paste the OpenAI-style URL; the root is what /health lives under.
+        return base[: -len("/v1")] if base.endswith("/v1") else base
+
+
+def _read_key_file(path: str) -> str:
+    """The first non-empty line of a secret file (e.g. the gateway's /run/secrets/api_keys)."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(KEY_FILE_CAP)
+    except OSError as e:
+        raise click.BadParameter(f"cannot read {path!r} ({e.strerror}); give a readable file, e.g. "
+                                 "/run/secrets/api_keys", param_hint="'--api-key-file'") from None
+    for line in raw.decode("utf-8", errors="replace").splitlines():
+        if line.strip():
+            return line.strip()
+    raise click.BadParameter(f"{path!r} holds no key (no non-empty line); write one key per line",
+                             param_hint="'--api-key-file'")
+
+
+def _api_key(key: str | None, key_file: str | None) -> str | None:
+    if key and key_file:
+        raise click.UsageError("--api-key and --api-key-file (or SMOKE_API_KEY and SMOKE_API_KEY_FILE) are "
+                               "both set; give one (the file keeps the key out of argv and the environment)")
+    where = "--api-key-file" if key_file else "--api-key"
+    if key_file:
+        key = _read_key_file(key_file)
+    if key is not None and not KEY_RE.fullmatch(key):
+        # Never the value: it is a secret, and a wrong one is still somebody's key.
+        raise click.BadParameter("the key is not a bearer token (printable ASCII without spaces, at most "
+                                 "4096 characters); check the file or variable", param_hint=f"'{where}'")
+    return key
+
+
+class OneLineErrors(click.Command):
+    """Usage errors as one line on stderr (what, the value, the fix) and exit 2."""
+
+    def main(self, args=None, prog_name=None, **extra):
+        extra["standalone_mode"] = False
+        try:
+            code = super().main(args, prog_name, **extra)
+        except click.ClickException as e:
+            click.echo(f"Error: {' '.join(e.format_message().split())}", err=True)
+            sys.exit(EXIT_USAGE)
+        except click.Abort:
+            sys.exit(EXIT_USAGE)
+        sys.exit(code or 0)
+
+
+def _opt(*decls, envvar, **kw):
+    # show_envvar prints the variable's name, never its value (a URL may hold a password).
+    return click.option(*decls, envvar=envvar, show_envvar=True, **kw)
+
+
+@click.command(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@_opt("--base-url", envvar="SMOKE_BASE_URL", type=BaseUrl(), help="Server root, e.g. http://engine:8000 (/v1 is added).")
+@_opt("--model", envvar="SMOKE_MODEL", metavar="NAME", help="The engine's --served-model-name, e.g. glm-5-fp8.")
+@_opt("--api-key-file", envvar="SMOKE_API_KEY_FILE", metavar="PATH",
+      help="Send the first non-empty line of this file as the bearer key (e.g. the gateway's "
+           "/run/secrets/api_keys) and run the auth check. Never printed.")
+@_opt("--api-key", envvar="SMOKE_API_KEY", metavar="KEY",
+      help="The bearer key itself (prefer --api-key-file: an argv is visible to every user). Never printed.")
+@_opt("--report", envvar="SMOKE_REPORT", metavar="PATH", help="Write the JSON report here (its folder must exist).")
+@_opt("--deadline", envvar="SMOKE_DEADLINE", type=Seconds(), default=3600.0, show_default=True,
+      help="Seconds to wait for readiness (a GLM-5 load takes 10-40 min).")
+@_opt("--timeout", envvar="SMOKE_TIMEOUT", type=Seconds(), default=300.0, show_default=True,
+      help="Seconds allowed for each check request, from connect to the last byte.")
+@_opt("--poll-interval", envvar="SMOKE_POLL_INTERVAL", type=Seconds(), default=5.0, show_default=True,
+      help="Seconds between readiness polls.")
+@_opt("--temperature", envvar="SMOKE_TEMPERATURE", type=Temperature(),
+      help="Sampling temperature.  [default: the model's own]")
+@_opt("--speculative", envvar="SMOKE_SPECULATIVE", type=click.Choice(spec.METHODS), default="off",
+      show_default=True, help="Speculative decoding the engine was started with: mtp (vLLM) or eagle (SGLang) "
+                              "turn on the spec-decode check, which reads /metrics.")
+def main(base_url, model, api_key_file, api_key, report, deadline, timeout, poll_interval, temperature, speculative):
+    """Wait for an OpenAI-compatible GLM-5 server (vLLM or SGLang) to become ready, then check
+    that chat, reasoning (on and off) and tool calls come back correctly parsed, streamed and
+    not; with --speculative, that drafts are still accepted; with a key, that the gateway
+    refuses requests without it and hides management routes.
+
+    Every request is bounded: at most --timeout from connect to the last byte, with caps on
+    its size, and no redirect is followed. The whole run ends within --deadline + --timeout
+    (+ 2 x 10 s for /metrics with --speculative).
+
+    Exit codes: 0 all checks passed, 1 a check failed, 2 usage error, 3 never ready before
+    --deadline.
+    """
+    for value, flag, env in ((base_url, "--base-url", "SMOKE_BASE_URL"), (model, "--model", "SMOKE_MODEL")):
+        if not value:
+            raise click.UsageError(f"{flag} (or {env}) is required")
+    key = _api_key(api_key, api_key_file)
+    if report:
+        folder = os.path.dirname(os.path.abspath(report))
+        if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+            # Found now, not after a 40-minute wait.
+            raise click.BadParameter(f"folder {folder} does not exist or is not writable; create it first",
+                                     param_hint="'--report'")
+    started = datetime.now(timezone.utc)
+    url = shown_url(base_url)
+    out = sys.stdout
+    print(f"[smoke] {url} model {model!r}: waiting for readiness (deadline {deadline:g} s)", file=out, flush=True)
+    client = Client(base_url, key, timeout)
+    checks = CHECKS + [spec.check(speculative), auth.check(key is not None)]
+    result = run(client, model, deadline_s=deadline, poll_s=poll_interval, out=out, temperature=temperature,
+                 checks=checks, probes={**spec.PROBES, **auth.PROBES})
+    print_table(result, out)
+    if report:
+        try:
+            write_json(to_json(result, base_url=url, model=model, started_at=started), report)
+            print(f"[smoke] report: {report}", file=out, flush=True)
         except OSError as e:
-            print(f"[smoke] could not write the report {args.report}: {e}", file=sys.stderr, flush=True)
+            print(f"[smoke] could not write the report {report}: {e.strerror}", file=sys.stderr, flush=True)
     return result.exit_code
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main(prog_name="python -m smoke")

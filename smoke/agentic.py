@@ -39,7 +39,7 @@ from .checks import (
     caps,
     finish_bodies,
 )
-from .client import Client, Exchange, excerpt
+from .client import Client, Exchange, Kind, excerpt
 from .kinds import (
     NAMED,
     PARALLEL,
@@ -91,7 +91,7 @@ def rendered_prompt(client: Client, body: dict) -> Exchange:
         return tok
     tokens = tok.body.get("tokens") if isinstance(tok.body, dict) else None
     if not isinstance(tokens, list) or not all(isinstance(t, int) for t in tokens):
-        tok.error = f"/tokenize answered without a `tokens` list: {excerpt(tok.text, 120)!r}"
+        tok.kind, tok.detail = Kind.NOT_JSON, f"/tokenize answered without a `tokens` list: {excerpt(tok.text, 120)!r}"
         return tok
     detok = client.post("/detokenize", {"model": body["model"], "tokens": tokens})
     detok.path = "/tokenize + /detokenize"

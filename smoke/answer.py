@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import hints
-from .client import Exchange, excerpt
+from .client import Exchange, Kind, excerpt
 
 REASONING_FIELDS = ("reasoning", "reasoning_content")
 
@@ -51,34 +51,12 @@ def read_answer(ex: Exchange) -> Answer:
 
 
 def _raise_for_exchange(ex: Exchange) -> None:
-    if ex.status is not None and ex.status != 200:
-        body = ex.text or "(empty body)"
-        raise BadAnswer(f"HTTP {ex.status}: {excerpt(body, 200)}", _hint_for_status(ex.status, body))
-    if ex.error is None:
+    if ex.kind is Kind.OK:
         return
-    err = ex.error
-    if "--timeout" in err:
-        hint = hints.TIMEOUT
-    elif "truncated" in err or "broken mid-answer" in err:
-        hint = hints.TRUNCATED
-    elif "not JSON" in err or "not an object" in err or "not an event stream" in err:
-        hint = hints.NOT_JSON
-    else:
-        hint = hints.SERVER_ERROR
-    raise BadAnswer(err, hint)
-
-
-def _hint_for_status(status: int, body: str) -> str:
-    low = body.lower()
-    if "auto-tool-choice" in low or "auto tool choice" in low or '"auto" tool choice' in low:
-        return hints.AUTO_TOOL_CHOICE
-    if status in (401, 403):
-        return hints.API_KEY
-    if status == 404 and "model" in low:
-        return hints.MODEL_NAME
-    if status == 400 and "model" in low and ("not exist" in low or "not found" in low):
-        return hints.MODEL_NAME
-    return hints.REFUSED if 400 <= status < 500 else hints.SERVER_ERROR
+    if ex.kind is Kind.HTTP:
+        body = ex.text or "(empty body)"
+        raise BadAnswer(f"HTTP {ex.status}: {excerpt(body, 200)}", hints.for_status(ex.status or 0, body))
+    raise BadAnswer(ex.detail, hints.for_exchange(ex.kind, ex.status, ex.text))
 
 
 def _text(value) -> str:

@@ -1,8 +1,12 @@
 """What to tell the operator on a FAIL: the flag to fix or the known engine bug it matches.
 
 Kept in one place so that the checks stay readable and the tests can assert on the wording.
+A failed exchange gets its hint from its `Kind` (`for_exchange`), never from the wording of a
+detail, so rewording a message cannot change a hint.
 Sources: ../shared/research/glm5-serving-facts.md sections 2-4 and 6.
 """
+
+from .wire import Kind
 
 REASONING_PARSER = (
     "start the engine with --reasoning-parser glm45 (reasoning must come back in "
@@ -85,9 +89,30 @@ NOT_JSON = (
     "http://engine:8000), not a proxy or a web page?"
 )
 TIMEOUT = (
-    "no complete answer within --timeout: the engine is stuck or overloaded; read its log, "
+    "no answer within --timeout: the engine is stuck or overloaded; read its log, "
     "or raise --timeout / SMOKE_TIMEOUT"
 )
+DEADLINE = (
+    "the answer began but was not complete within --timeout: the engine (or a proxy in "
+    "between) sends it too slowly or never ends it; read the engine log, or raise --timeout"
+)
+TOO_LARGE = (
+    "the answer passed a size cap of the sidecar (named in the detail): no engine answers these "
+    "small requests with that much; is --base-url the engine, not a proxy or another service?"
+)
+BAD_ENCODING = (
+    "the answer is not valid UTF-8: the engine or a proxy in between corrupted it; read the "
+    "engine log, and check that --base-url is the engine itself"
+)
+CONNECTION = (
+    "the connection failed or broke: is the engine running and --base-url right (e.g. "
+    "http://engine:8000)? read its log (docker compose logs engine)"
+)
+REDIRECT = (
+    "--base-url answered with a redirect, which the sidecar never follows (it would judge "
+    "another server): give the engine's own URL, e.g. http://engine:8000"
+)
+PROTOCOL = "the answer is not HTTP/1.x: is --base-url the engine's HTTP port?"
 TRUNCATED = (
     "the stream broke off before `data: [DONE]`: the engine or a proxy in between cut it; "
     "read the engine log (docker compose logs engine)"
@@ -96,7 +121,10 @@ MODEL_NAME = (
     "--model must equal the engine's --served-model-name (e.g. glm-5-fp8); /v1/models lists "
     "what it serves"
 )
-API_KEY = "the engine wants an API key: pass the engine's --api-key as --api-key / SMOKE_API_KEY"
+API_KEY = (
+    "the engine wants an API key: give it to the sidecar with --api-key-file / "
+    "SMOKE_API_KEY_FILE (or --api-key / SMOKE_API_KEY); a gateway's keys are in its secret file"
+)
 NOT_READY = (
     "the engine did not become ready before --deadline: read its log (docker compose logs "
     "engine); a cold GLM-5 load takes 10-40 min, raise --deadline / SMOKE_DEADLINE if needed"
@@ -147,3 +175,54 @@ PROMPT_ENDPOINT = (
     "the engine's /tokenize + /detokenize failed on a chat conversation: read its log (vLLM "
     "and SGLang serve both by default)"
 )
+SPEC_COLLAPSED = (
+    "speculative decoding runs but its drafts are mostly rejected: answers stay right, the "
+    "server gets several times slower. Known regressions: vllm#34385 (GLM-5 MTP NaN logits, 0% "
+    "acceptance; fixed by that PR in Feb 2026), vLLM PR #45895 (indexer init and MTP top-k "
+    "sharing; low acceptance before it, June 2026), vllm#52833 (ROCm MI355X: 0% unless "
+    "VLLM_ROCM_USE_AITER_FP8BMM=0 and VLLM_ROCM_USE_AITER_FP4BMM=0). Update the engine image, "
+    "or render with --speculative off"
+)
+AUTH_OPEN = (
+    "the API answers without a valid key: put the gateway in front (generator.py --gateway) "
+    "and point the sidecar at it; the engine's own --api-key does not cover every route"
+)
+MANAGEMENT_ROUTE = (
+    "a management route reaches the engine through the gateway: vLLM's --api-key leaves "
+    "/tokenize, /collective_rpc and others open (vllm PR #29922); the gateway must pass only "
+    "/v1/chat/completions, /v1/completions, /v1/models and /health, matched after decoding"
+)
+
+BY_KIND = {
+    Kind.TIMEOUT: TIMEOUT,
+    Kind.DEADLINE: DEADLINE,
+    Kind.TOO_LARGE: TOO_LARGE,
+    Kind.TRUNCATED: TRUNCATED,
+    Kind.NOT_JSON: NOT_JSON,
+    Kind.BAD_ENCODING: BAD_ENCODING,
+    Kind.CONNECTION: CONNECTION,
+    Kind.REDIRECT: REDIRECT,
+    Kind.PROTOCOL: PROTOCOL,
+}
+
+
+def for_status(status: int, body: str) -> str:
+    """An HTTP status with the engine's own error text (its words, not ours, are read here)."""
+    low = body.lower()
+    if "auto-tool-choice" in low or "auto tool choice" in low or '"auto" tool choice' in low:
+        return AUTO_TOOL_CHOICE
+    if status in (401, 403):
+        return API_KEY
+    if status == 404 and "model" in low:
+        return MODEL_NAME
+    if status == 400 and "model" in low and ("not exist" in low or "not found" in low):
+        return MODEL_NAME
+    return REFUSED if 400 <= status < 500 else SERVER_ERROR
+
+
+def for_exchange(kind: Kind, status: int | None, body: str) -> str | None:
+    if kind is Kind.OK:
+        return None
+    if kind is Kind.HTTP:
+        return for_status(status or 0, body)
+    return BY_KIND[kind]

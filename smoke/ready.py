@@ -1,8 +1,9 @@
 """Wait for the engine: `/health`, then `/v1/models` listing the served name, within a deadline.
 
 "Not yet" covers a refused connection (vLLM binds only after the weights are loaded), 503
-(SGLang while starting) and any other error; only a refused API key ends the wait early,
-because no amount of waiting fixes it.
+(SGLang while starting) and any other error; a refused API key (401/403) or a redirect on
+/health or /v1/models ends the wait at once, because no amount of waiting fixes them. Each
+probe gets at most what is left of the deadline, so the wait ends on time.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from typing import Callable, TextIO
 
 from . import hints
-from .client import Client, Exchange, excerpt
+from .client import Client, Exchange, Kind, excerpt
 
 PROBE_TIMEOUT = 10.0  # per readiness request; the deadline bounds the whole wait
 
@@ -35,9 +36,8 @@ def _max_model_len(ex: Exchange, model: str) -> int | None:
 
 
 def _seen(ex: Exchange) -> str:
-    if ex.status is None:
-        return ex.error or "no answer"
-    return f"HTTP {ex.status}"
+    # The status only for a complete answer: a cut or late body is said as such.
+    return ex.summary() or "no answer"
 
 
 def _model_ids(ex: Exchange) -> list[str] | None:
@@ -66,31 +66,37 @@ def wait_ready(
     stage, last, models = "/health", "no answer yet", None
     last_line_at, last_line = None, None
     while True:
-        timeout = min(PROBE_TIMEOUT, client.timeout)
+        left = deadline_s - (clock() - start)
+        timeout = max(0.05, min(PROBE_TIMEOUT, client.timeout, left))
         if stage == "/health":
-            ex = client.get("/health", timeout=timeout)
+            ex = client.get("/health", timeout=timeout, parse="none")
             # A server without /health (a proxy, say) can still be judged by /v1/models.
-            if ex.status in (200, 404):
+            if ex.kind is Kind.OK or (ex.kind is Kind.HTTP and ex.status == 404):
                 stage = "/v1/models"
             else:
+                stop = _hopeless(ex, clock() - start)
+                if stop:
+                    return stop
                 last = _seen(ex)
         if stage == "/v1/models":
             ex = client.get("/v1/models", timeout=timeout)
-            models = _model_ids(ex) if ex.status == 200 else None
+            models = _model_ids(ex) if ex.kind is Kind.OK else None
             waited = clock() - start
             if models is not None and model in models:
                 return Readiness(
                     True, waited, f"ready after {waited:.1f} s; serves {models}", models=models,
                     max_model_len=_max_model_len(ex, model),
                 )
-            if ex.status in (401, 403):
-                detail = f"/v1/models answered HTTP {ex.status}: {excerpt(ex.text, 80)}"
-                return Readiness(False, waited, detail, hints.API_KEY)
+            stop = _hopeless(ex, waited)
+            if stop:
+                return stop
             if models is not None:
                 last = f"serves {models}, not {model!r}"
+            elif ex.kind is Kind.OK:
+                last = "/v1/models answered without a data[].id list"
             else:
                 last = _seen(ex)
-                if ex.status is None:
+                if ex.kind in (Kind.CONNECTION, Kind.TIMEOUT):
                     stage = "/health"  # the server went away again (restart): start over
         waited = clock() - start
         if waited >= deadline_s:
@@ -104,3 +110,12 @@ def wait_ready(
             print(f"[smoke] {_clock(waited)} {line}", file=out, flush=True)
             last_line_at, last_line = clock(), line
         sleep(max(0.0, min(poll_s, deadline_s - waited)))
+
+
+def _hopeless(ex: Exchange, waited: float) -> Readiness | None:
+    """Answers that waiting cannot change: a refused key, a redirect elsewhere."""
+    if ex.kind is Kind.HTTP and ex.status in (401, 403):
+        return Readiness(False, waited, f"{ex.path} answered HTTP {ex.status}: {excerpt(ex.text, 80)}", hints.API_KEY)
+    if ex.kind is Kind.REDIRECT:
+        return Readiness(False, waited, f"{ex.path}: {ex.detail}", hints.REDIRECT)
+    return None

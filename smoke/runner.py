@@ -9,7 +9,7 @@ from typing import TextIO
 
 from . import agentic, checks
 from .checks import Check
-from .client import Client, Exchange
+from .client import Client, Exchange, Probe
 from .ready import wait_ready
 from .result import CheckResult, RunResult, Status, failed, skipped
 
@@ -30,17 +30,18 @@ SERVER_INFO_KEYS = (
 )
 
 
-def server_info(client: Client, model: str) -> dict:
+INFO_TIMEOUT = 10.0  # each /version, /server_info, /metrics read (never more than --timeout)
+
+
+def _info(exchanges: list[Exchange], model: str) -> dict:
+    version, server_info, models = exchanges
     info: dict = {}
-    ex = client.get("/version", timeout=10.0, retries=1)
-    if ex.status == 200 and isinstance(ex.body, dict):
-        info.update({k: v for k, v in ex.body.items() if k in SERVER_INFO_KEYS})
-    ex = client.get("/server_info", timeout=10.0, retries=1)
-    if ex.status == 200 and isinstance(ex.body, dict):
-        info.update({k: ex.body[k] for k in SERVER_INFO_KEYS if k in ex.body})
-    ex = client.get("/v1/models", timeout=10.0, retries=1)
-    if ex.status == 200 and isinstance(ex.body, dict):
-        for m in ex.body.get("data") or []:
+    if version.ok and isinstance(version.body, dict):
+        info.update({k: v for k, v in version.body.items() if k in SERVER_INFO_KEYS})
+    if server_info.ok and isinstance(server_info.body, dict):
+        info.update({k: server_info.body[k] for k in SERVER_INFO_KEYS if k in server_info.body})
+    if models.ok and isinstance(models.body, dict):
+        for m in models.body.get("data") or []:
             if isinstance(m, dict) and m.get("id") == model:
                 info.update({k: m[k] for k in ("owned_by", "root", "max_model_len") if k in m})
     return info
@@ -67,7 +68,7 @@ def raw_answer(ex: Exchange) -> str:
     return text
 
 
-def record(name: str, body: dict, ex: Exchange) -> dict:
+def record(name: str, body: dict | None, ex: Exchange) -> dict:
     """One probe for the report: the request as sent (the body carries no key: the API key
     travels in a header that is never recorded) and the raw answer."""
     return {
@@ -76,6 +77,7 @@ def record(name: str, body: dict, ex: Exchange) -> dict:
         "path": ex.path,
         "request": body,
         "status": ex.status,
+        "kind": ex.kind.value,
         "error": ex.error,
         "answer": raw_answer(ex),
     }
@@ -86,8 +88,9 @@ def _judge(check: Check, exchanges: dict[str, Exchange], records: dict[str, dict
         result = check.judge(exchanges)
     except Exception as e:  # a sidecar bug must still end as a row, not a traceback
         result = failed(check.name, f"internal error: {type(e).__name__}: {e}", "a bug in the smoke sidecar")
-    result.latency_s = exchanges[check.probes[0]].latency_s
-    result.exchanges = [records[p] for p in check.probes]
+    first = exchanges.get(check.probes[0]) if check.probes else None
+    result.latency_s = first.latency_s if first else None
+    result.exchanges = [records[p] for p in check.probes if p in records]
     return result
 
 
@@ -100,7 +103,9 @@ def run(
     out: TextIO,
     temperature: float | None = None,
     checks: list[Check] = ALL_CHECKS,
+    probes: dict[str, Probe] | None = None,
 ) -> RunResult:
+    """`probes`: requests other than the chat probes that some check needs, by name."""
     t0 = time.monotonic()
     ready = wait_ready(client, model, deadline_s, poll_s, out)
     row = CheckResult(
@@ -115,34 +120,53 @@ def run(
         return RunResult(False, rows, timings={"ready_wait_s": round(ready.waited_s, 3)})
 
     bodies = all_bodies(model, temperature, ready.max_model_len)
-    needed = list(dict.fromkeys(p for c in checks for p in c.probes))
+    extra = probes or {}
+    # A probe nobody sends leaves its check to fail as an internal error (a sidecar bug).
+    needed = [p for p in dict.fromkeys(p for c in checks for p in c.probes) if p in bodies or p in extra]
+    phase = {name: extra[name].phase if name in extra else "during" for name in needed}
+    exchanges = {n: extra[n].send(client) for n in needed if phase[n] == "before"}
+    during = [n for n in needed if phase[n] == "during"]
     t1 = time.monotonic()
     # Every probe is independent, so they all go at once: the run takes as long as the
     # slowest answer, not the sum of them.
-    with ThreadPoolExecutor(max_workers=len(needed) + 1) as pool:
-        futures = {name: pool.submit(agentic.send, client, name, bodies[name]) for name in needed}
-        info = pool.submit(server_info, client, model)
-        exchanges = {name: f.result() for name, f in futures.items()}
-        server = info.result()
+    info_timeout = min(INFO_TIMEOUT, client.timeout)
+    with ThreadPoolExecutor(max_workers=len(during) + 3) as pool:
+        futures = {
+            n: pool.submit(agentic.send, client, n, bodies[n]) if n in bodies else pool.submit(extra[n].send, client)
+            for n in during
+        }
+        info = [pool.submit(client.get, p, info_timeout, 1) for p in ("/version", "/server_info", "/v1/models")]
+        exchanges.update({n: f.result() for n, f in futures.items()})
+        server = _info([f.result() for f in info], model)
     checks_wall = time.monotonic() - t1
+    # Judged after every other request, so that what they measure (e.g. /metrics counters)
+    # includes this run's traffic.
+    exchanges.update({n: extra[n].send(client) for n in needed if phase[n] == "after"})
 
-    records = {name: record(name, bodies[name], ex) for name, ex in exchanges.items()}
+    records = {name: record(name, bodies.get(name), ex) for name, ex in exchanges.items()}
     rows = [row] + [_judge(c, exchanges, records) for c in checks]
+    timed = [n for n in needed if phase[n] == "during"]
     requests = [
         {
             "probe": name,
-            "stream": bool(bodies[name].get("stream")),
+            "method": ex.method,
+            "path": ex.path,
+            "stream": bool(bodies.get(name, {}).get("stream")),
             "status": ex.status,
+            "kind": ex.kind.value,
             "latency_s": round(ex.latency_s, 3),
             "first_event_s": None if ex.first_event_s is None else round(ex.first_event_s, 3),
+            "received_bytes": ex.received,
             "error": ex.error,
         }
         for name, ex in exchanges.items()
     ]
+    latency_sum = sum(exchanges[n].latency_s for n in timed)
     timings = {
         "ready_wait_s": round(ready.waited_s, 3),
         "checks_wall_s": round(checks_wall, 3),
-        "request_latency_sum_s": round(sum(ex.latency_s for ex in exchanges.values()), 3),
+        "request_latency_sum_s": round(latency_sum, 3),
+        "wall_over_latency_sum": round(checks_wall / latency_sum, 3) if latency_sum else None,
         "total_s": round(time.monotonic() - t0, 3),
     }
     return RunResult(True, rows, requests, server, timings)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import io
 import json
+import os
 import socket
 import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from pytest_httpserver import HTTPServer
 
 HERE = Path(__file__).resolve().parent
@@ -67,6 +68,13 @@ class Run:
         return {n for n, s in self.statuses().items() if s == "FAIL"}
 
 
+def invoke(argv: list[str], environ: dict | None = None):
+    """The CLI through Click's CliRunner, with no SMOKE_* variable but those given."""
+    env = {k: None for k in os.environ if k.startswith("SMOKE_")}
+    env.update(environ or {})
+    return CliRunner().invoke(main, argv, env=env, prog_name="python -m smoke", catch_exceptions=False)
+
+
 @pytest.fixture
 def run_smoke(tmp_path):
     """Run the sidecar's CLI in-process against a URL; returns exit code, stdout, report."""
@@ -75,10 +83,9 @@ def run_smoke(tmp_path):
         report = tmp_path / "report.json"
         argv = ["--base-url", base_url, "--model", model, "--report", str(report)]
         argv += ["--deadline", "5", "--poll-interval", "0.05", "--timeout", "5", *extra]
-        out = io.StringIO()
-        code = main(argv, environ=environ or {}, out=out)
+        result = invoke(argv, environ)
         data = json.loads(report.read_text()) if report.exists() else None
-        return Run(code, out.getvalue(), data)
+        return Run(result.exit_code, result.output, data)
 
     return _run
 

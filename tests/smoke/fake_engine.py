@@ -9,6 +9,7 @@ renders the breakage the way each engine would, or at the HTTP level (`engine.ra
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 
@@ -39,8 +40,16 @@ class FakeEngine:
         # How the chat template gets a tool message's content: see shapes.prompt.
         self.tool_content = "string"
         self.tokenize_status = 200  # e.g. 404: an engine without /tokenize
-        self.seen: list[dict] = []  # chat requests
         self.seen_tokenize: list[dict] = []
+        # A key makes it act like the gateway: /v1 routes want `Bearer <key>` (401 otherwise)
+        # and every path it does not serve is 404. `open_routes` lets management routes reach
+        # "the engine" instead (405 to a GET, as vLLM answers), as without a gateway.
+        self.api_key: str | None = None
+        self.open_routes = False
+        self.metrics: str | None = None  # /metrics text; None: 404
+        self.metrics_after: str | None = None  # served from the second read on, if set
+        self.metrics_reads = 0
+        self.seen: list[dict] = []  # chat requests
         self.release = threading.Event()  # lets hanging handlers go at teardown
         self.lock = threading.Lock()
         server.expect_request("/health").respond_with_handler(self._health)
@@ -50,6 +59,8 @@ class FakeEngine:
         server.expect_request("/v1/chat/completions", method="POST").respond_with_handler(self._chat)
         server.expect_request("/tokenize", method="POST").respond_with_handler(self._tokenize)
         server.expect_request("/detokenize", method="POST").respond_with_handler(self._detokenize)
+        server.expect_request("/metrics").respond_with_handler(self._metrics)
+        server.expect_request(re.compile(".*")).respond_with_handler(self._other)
 
     @property
     def url(self) -> str:
@@ -60,12 +71,35 @@ class FakeEngine:
         for s in (False, True) if stream is None else (stream,):
             self.replies[(kind, s)] = reply
 
+    def _refused(self, request: Request) -> Response | None:
+        if self.api_key is None or request.headers.get("Authorization") == f"Bearer {self.api_key}":
+            return None
+        error = {"error": {"message": "Invalid or missing API key", "type": "invalid_request_error", "code": 401}}
+        return Response(json.dumps(error), status=401, content_type="application/json")
+
+    def _other(self, request: Request) -> Response:
+        route = request.path.rsplit("/", 1)[-1]
+        if self.open_routes and route in ("tokenize", "collective_rpc"):
+            return Response('{"detail":"Method Not Allowed"}', status=405, content_type="application/json")
+        return Response('{"error": "not found"}', status=404, content_type="application/json")
+
+    def _metrics(self, request: Request) -> Response:
+        with self.lock:
+            self.metrics_reads += 1
+            text = self.metrics_after if self.metrics_reads > 1 and self.metrics_after is not None else self.metrics
+        if text is None:
+            return Response("Not Found", status=404)
+        return Response(text, content_type="text/plain; version=0.0.4; charset=utf-8")
+
     def _health(self, request: Request) -> Response:
         with self.lock:
             status = self.health_sequence.pop(0) if self.health_sequence else self.health
         return Response("", status=status)
 
     def _models(self, request: Request) -> Response:
+        refused = self._refused(request)
+        if refused:
+            return refused
         if self.models_status != 200:
             return Response('{"error": "unauthorized"}', status=self.models_status, content_type="application/json")
         data = [{"id": m, "object": "model", "owned_by": self.engine, "root": "zai-org/GLM-5-FP8"} for m in self.models]
@@ -104,6 +138,9 @@ class FakeEngine:
         return Response(json.dumps({key: text}), content_type="application/json")
 
     def _chat(self, request: Request) -> Response:
+        refused = self._refused(request)
+        if refused:
+            return refused
         body = request.get_json()
         with self.lock:
             self.seen.append({"body": body, "auth": request.headers.get("Authorization")})

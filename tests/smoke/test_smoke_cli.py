@@ -11,6 +11,8 @@ import pytest
 from fake_engine import MODEL
 from shapes import kind_of
 
+from conftest import invoke
+from smoke.checks import WEATHER_TOOL
 from smoke.kinds import (
     CHAT,
     NAMED,
@@ -23,9 +25,6 @@ from smoke.kinds import (
     TOOL_QUESTION,
     TRUNCATED,
 )
-
-from smoke.__main__ import main
-from smoke.checks import WEATHER_TOOL
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -42,14 +41,16 @@ def test_every_option_can_come_from_the_environment(engine, tmp_path):
         "SMOKE_API_KEY": "sk-secret-123",
         "SMOKE_TEMPERATURE": "0.6",
     }
-    out = __import__("io").StringIO()
-    assert main([], environ=env, out=out) == 0, out.getvalue()
+    engine.api_key = "sk-secret-123"
+    result = invoke([], environ=env)
+    assert result.exit_code == 0, result.output
     assert json.loads(report.read_text())["verdict"] == "pass"
     assert {s["auth"] for s in engine.seen + engine.seen_tokenize} == {"Bearer sk-secret-123"}
     assert {s["body"]["temperature"] for s in engine.seen} == {0.6}
 
 
 def test_the_api_key_is_never_printed_nor_reported(engine, run_smoke):
+    engine.api_key = "sk-secret-123"
     run = run_smoke(engine.url, "--api-key", "sk-secret-123")
     assert run.code == 0
     assert "sk-secret-123" not in run.out
@@ -63,21 +64,80 @@ def test_credentials_in_the_url_are_not_shown(engine, run_smoke):
     assert run.report["base_url"].startswith("http://***@")
 
 
+URL = ["--base-url", "http://x:1", "--model", "m"]
+
+
 @pytest.mark.parametrize(
     "argv, env, message",
     [
-        ([], {}, "--base-url (or SMOKE_BASE_URL) is required"),
-        (["--base-url", "http://x:1"], {}, "--model (or SMOKE_MODEL) is required"),
-        (["--base-url", "engine:8000", "--model", "m"], {}, "expected http://host:port"),
-        (["--base-url", "http://x:1", "--model", "m", "--deadline", "-5"], {}, "must be > 0"),
-        (["--base-url", "http://x:1", "--model", "m"], {"SMOKE_TIMEOUT": "soon"}, "SMOKE_TIMEOUT: not a number"),
-        (["--base-url", "http://x:1", "--model", "m", "--report", "/nonexistent/r.json"], {}, "--report: folder /nonexistent"),
-        (["--base-url", "http://x:1", "--model", "m", "--bogus"], {}, "unrecognized arguments: --bogus"),
+        ([], {}, "Error: --base-url (or SMOKE_BASE_URL) is required"),
+        (["--base-url", "http://x:1"], {}, "Error: --model (or SMOKE_MODEL) is required"),
+        (["--base-url", "engine:8000", "--model", "m"], {},
+         "Error: Invalid value for '--base-url' (env var: 'SMOKE_BASE_URL'): 'engine:8000' is not "
+         "http(s)://host[:port]; give the engine's root, e.g. http://engine:8000"),
+        (["--model", "m"], {"SMOKE_BASE_URL": "ftp://me:pw-secret@x:1"},
+         "Error: Invalid value for '--base-url' (env var: 'SMOKE_BASE_URL'): 'ftp://***@x:1' is not "
+         "http(s)://host[:port]; give the engine's root, e.g. http://engine:8000"),
+        (["--base-url", "http://x:1\n", "--model", "m"], {}, "is not http(s)://host[:port]"),
+        (["--base-url", "http://x:99999", "--model", "m"], {}, "has no valid port"),
+        (URL + ["--deadline", "-5"], {},
+         "Error: Invalid value for '--deadline' (env var: 'SMOKE_DEADLINE'): '-5' is not a number of seconds > 0; "
+         "give e.g. 30"),
+        (URL + ["--timeout", "nan"], {}, "'nan' is not a number of seconds > 0"),
+        (URL + ["--poll-interval", "inf"], {}, "'inf' is not a number of seconds > 0"),
+        (URL, {"SMOKE_TIMEOUT": "soon"},
+         "Error: Invalid value for '--timeout' (env var: 'SMOKE_TIMEOUT'): 'soon' is not a number of seconds > 0; "
+         "give e.g. 30"),
+        (URL + ["--temperature", "3"], {}, "'3' is not a temperature between 0 and 2; give e.g. 0.6"),
+        (URL + ["--report", "/nonexistent/r.json"], {},
+         "Error: Invalid value for '--report': folder /nonexistent does not exist or is not writable; create it first"),
+        (URL, {"SMOKE_SPECULATIVE": "medusa"},
+         "Error: Invalid value for '--speculative' (env var: 'SMOKE_SPECULATIVE'): 'medusa' is not one of "
+         "'mtp', 'eagle', 'off'."),
+        (URL + ["--bogus"], {}, "Error: No such option '--bogus'."),
+        (URL + ["--api-key-file", "/nonexistent/keys"], {},
+         "Error: Invalid value for '--api-key-file': cannot read '/nonexistent/keys' (No such file or directory); "
+         "give a readable file, e.g. /run/secrets/api_keys"),
+        (URL + ["--api-key", "sk-a"], {"SMOKE_API_KEY_FILE": "/etc/hostname"},
+         "Error: --api-key and --api-key-file (or SMOKE_API_KEY and SMOKE_API_KEY_FILE) are both set; give one "
+         "(the file keeps the key out of argv and the environment)"),
     ],
 )
-def test_usage_errors_exit_2_with_the_reason(argv, env, message, capsys):
-    assert main(argv, environ=env) == 2
-    assert message in capsys.readouterr().err
+def test_usage_errors_exit_2_with_one_line(argv, env, message):
+    result = invoke(argv, env)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert message in result.stderr, result.stderr
+    assert "pw-secret" not in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("content", ["", "\n  \n", "sk key with spaces\n", "sk-\x01ctl\n"])
+def test_a_key_file_without_a_usable_key_is_refused_without_showing_it(tmp_path, content):
+    keys = tmp_path / "keys"
+    keys.write_text(content)
+    result = invoke(URL + ["--api-key-file", str(keys)])
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("Error: Invalid value for '--api-key-file'")
+    assert content.strip() == "" or content.strip() not in result.stderr
+
+
+def test_a_bad_key_in_the_environment_is_refused_without_showing_it():
+    result = invoke(URL, {"SMOKE_API_KEY": "sk-secret with space"})
+    assert result.exit_code == 2
+    assert "sk-secret" not in result.output
+    assert "is not a bearer token" in result.stderr
+
+
+def test_the_key_file_gives_its_first_non_empty_line(engine, run_smoke, tmp_path):
+    keys = tmp_path / "api_keys"
+    keys.write_text("\n  sk-first-key  \nsk-second-key\n")
+    engine.api_key = "sk-first-key"
+    run = run_smoke(engine.url, "--api-key-file", str(keys))
+    assert run.code == 0, run.out
+    assert {s["auth"] for s in engine.seen} == {"Bearer sk-first-key"}
+    assert run.status("auth") == "PASS"
+    assert "sk-first-key" not in run.out + json.dumps(run.report)
 
 
 def test_an_openai_style_base_url_is_taken_back_to_the_root(engine, run_smoke):
@@ -91,12 +151,14 @@ def test_the_report_holds_checks_timings_requests_and_server_info(engine, run_sm
     report = run.report
     assert report["verdict"] == "pass" and report["exit_code"] == 0
     assert report["model"] == MODEL
-    assert set(report["timings"]) == {"ready_wait_s", "checks_wall_s", "request_latency_sum_s", "total_s"}
+    assert set(report["timings"]) == {
+        "ready_wait_s", "checks_wall_s", "request_latency_sum_s", "wall_over_latency_sum", "total_s"
+    }
     for check in report["checks"]:
         assert set(check) == {"name", "status", "detail", "hint", "latency_s", "exchanges"}
-        assert check["latency_s"] is not None
+        assert (check["latency_s"] is None) == (check["status"] == "SKIP")
     assert len(report["requests"]) == 13
-    assert all(r["status"] == 200 and r["latency_s"] >= 0 for r in report["requests"])
+    assert all(r["status"] == 200 and r["kind"] == "ok" and r["latency_s"] >= 0 for r in report["requests"])
     assert all(r["first_event_s"] is not None for r in report["requests"] if r["stream"])
     expected = {"vllm": {"version": "0.32.0"}, "sglang": {"tool_call_parser": "glm47", "reasoning_parser": "glm45"}}
     assert expected[engine.engine].items() <= report["server"].items()
@@ -151,7 +213,7 @@ def _module(args, env_extra=None):
 def test_python_dash_m_smoke_passes_a_correct_engine(engine, tmp_path):
     proc = _module(["--report", str(tmp_path / "r.json")], {"SMOKE_BASE_URL": engine.url, "SMOKE_MODEL": MODEL})
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "verdict: PASS: 16 passed, 0 failed, 0 skipped" in proc.stdout
+    assert "verdict: PASS: 16 passed, 0 failed, 2 skipped" in proc.stdout
 
 
 def test_python_dash_m_smoke_exits_3_when_never_ready(free_port):
@@ -160,11 +222,27 @@ def test_python_dash_m_smoke_exits_3_when_never_ready(free_port):
     assert "Traceback" not in proc.stderr
 
 
-def test_python_dash_m_smoke_help_names_every_variable():
-    proc = _module(["--help"])
+VARIABLES = (
+    "SMOKE_BASE_URL", "SMOKE_MODEL", "SMOKE_API_KEY", "SMOKE_API_KEY_FILE", "SMOKE_REPORT", "SMOKE_DEADLINE",
+    "SMOKE_TIMEOUT", "SMOKE_POLL_INTERVAL", "SMOKE_TEMPERATURE", "SMOKE_SPECULATIVE",
+)
+
+
+def test_python_dash_m_smoke_help_names_every_variable_and_shows_no_value(tmp_path):
+    keys = tmp_path / "keys"
+    keys.write_text("sk-file-secret\n")
+    proc = _module(["--help"], {
+        "SMOKE_BASE_URL": "http://admin:pw-secret@engine:8000", "SMOKE_API_KEY": "sk-env-secret",
+        "SMOKE_API_KEY_FILE": str(keys), "SMOKE_MODEL": "model-secret", "SMOKE_REPORT": "/tmp/report-secret.json",
+        "SMOKE_DEADLINE": "1234.5",
+    })
     assert proc.returncode == 0
-    for var in ("SMOKE_BASE_URL", "SMOKE_MODEL", "SMOKE_API_KEY", "SMOKE_REPORT", "SMOKE_DEADLINE", "SMOKE_TIMEOUT"):
+    assert proc.stdout.startswith("Usage: python -m smoke [OPTIONS]")
+    for var in VARIABLES:
         assert var in proc.stdout
+    for value in ("pw-secret", "sk-env-secret", "sk-file-secret", "model-secret", "report-secret", "1234.5",
+                  str(keys)):
+        assert value not in proc.stdout + proc.stderr
 
 
 def test_a_short_context_shrinks_max_tokens_to_fit(engine, run_smoke):
