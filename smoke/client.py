@@ -25,6 +25,7 @@ USER_AGENT = "glm5-smoke/2"
 JSON_CAP = 1024 * 1024  # a non-streamed answer, /health, /v1/models, /version, /server_info
 STREAM_CAP = 4 * 1024 * 1024  # a whole event stream
 LINE_CAP = 256 * 1024  # one line of an event stream
+EVENT_CAP = 16384  # events in one stream (~1,100 for a 1024-token answer): bounds the decoded objects
 TEXT_CAP = 4 * 1024 * 1024  # /metrics (vLLM's is ~100-300 KB)
 
 # Who the request says it is: the configured key, no key at all, or a key that cannot be
@@ -253,6 +254,8 @@ def _read_sse(pieces: Iterator[bytes], ex: Exchange, start: float) -> None:
             raise Limit(Kind.NOT_JSON, f"stream event {n} is not an object: {excerpt(payload, 120)!r}")
         if ex.first_event_s is None:
             ex.first_event_s = time.monotonic() - start
+        if len(ex.events) >= EVENT_CAP:
+            raise Limit(Kind.TOO_LARGE, f"the stream has more than {EVENT_CAP} events (the cap)")
         ex.events.append(event)
         return True
 

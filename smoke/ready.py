@@ -16,6 +16,9 @@ from . import hints
 from .client import Client, Exchange, Kind, excerpt
 
 PROBE_TIMEOUT = 10.0  # per readiness request; the deadline bounds the whole wait
+# Less time than this left after a poll: stop rather than send a probe that can only time out
+# (its "no answer within 0.01 s" would hide what the server really said last).
+MIN_PROBE = 0.25
 
 
 @dataclass
@@ -65,8 +68,16 @@ def wait_ready(
     start = clock()
     stage, last, models = "/health", "no answer yet", None
     last_line_at, last_line = None, None
+    tried = False
     while True:
         left = deadline_s - (clock() - start)
+        if tried and left < MIN_PROBE:
+            waited = clock() - start
+            hint = hints.MODEL_NAME if models is not None else hints.NOT_READY
+            return Readiness(
+                False, waited, f"not ready after {waited:.0f} s: waiting for {stage} (last: {last})", hint, models
+            )
+        tried = True
         timeout = max(0.05, min(PROBE_TIMEOUT, client.timeout, left))
         if stage == "/health":
             ex = client.get("/health", timeout=timeout, parse="none")
