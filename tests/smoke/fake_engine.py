@@ -45,7 +45,10 @@ class FakeEngine:
         # and every path it does not serve is 404. `open_routes` lets management routes reach
         # "the engine" instead (405 to a GET, as vLLM answers), as without a gateway.
         self.api_key: str | None = None
+        self.any_key = False  # a broken gateway: any bearer key passes
+        self.refusal = 401
         self.open_routes = False
+        self.open_raw: set[str] = set()  # request targets, as sent, that slip through to "the engine"
         self.metrics: str | None = None  # /metrics text; None: 404
         self.metrics_after: str | None = None  # served from the second read on, if set
         self.metrics_reads = 0
@@ -72,14 +75,17 @@ class FakeEngine:
             self.replies[(kind, s)] = reply
 
     def _refused(self, request: Request) -> Response | None:
-        if self.api_key is None or request.headers.get("Authorization") == f"Bearer {self.api_key}":
+        given = request.headers.get("Authorization") or ""
+        if self.api_key is None or given == f"Bearer {self.api_key}" or (self.any_key and given.startswith("Bearer ")):
             return None
-        error = {"error": {"message": "Invalid or missing API key", "type": "invalid_request_error", "code": 401}}
-        return Response(json.dumps(error), status=401, content_type="application/json")
+        error = {"error": {"message": "Invalid or missing API key", "type": "invalid_request_error",
+                           "code": self.refusal}}
+        return Response(json.dumps(error), status=self.refusal, content_type="application/json")
 
     def _other(self, request: Request) -> Response:
         route = request.path.rsplit("/", 1)[-1]
-        if self.open_routes and route in ("tokenize", "collective_rpc"):
+        raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or ""
+        if (self.open_routes and route in ("tokenize", "collective_rpc")) or raw in self.open_raw:
             return Response('{"detail":"Method Not Allowed"}', status=405, content_type="application/json")
         return Response('{"error": "not found"}', status=404, content_type="application/json")
 

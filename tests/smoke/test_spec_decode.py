@@ -1,0 +1,122 @@
+"""The spec-decode check on recorded /metrics texts of both engines (tests/smoke/fixtures/,
+README there says where each name comes from), as a pure function and through the CLI."""
+
+from pathlib import Path
+
+import pytest
+from smoke import hints, spec
+from smoke.client import Exchange, Kind
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def prom(name: str) -> str:
+    return (FIXTURES / f"{name}.prom").read_text()
+
+
+def metrics(text: str | None, kind: Kind = Kind.OK, status: int = 200) -> Exchange:
+    return Exchange("GET", "/metrics", kind=kind, status=status, body=text, detail="" if kind is Kind.OK else "x")
+
+
+def judge(method: str, after: str, before: str | None = None):
+    ex = {"metrics-after": metrics(prom(after))}
+    if before is not None:
+        ex["metrics-before"] = metrics(prom(before))
+    return spec.judge(method, ex)
+
+
+def test_healthy_vllm_mtp_counts_only_this_run():
+    r = judge("mtp", "vllm-mtp-healthy-1", "vllm-mtp-healthy-0")
+    assert r.status.value == "PASS", r
+    assert r.detail == ("acceptance length 1.95 (1140 accepted in 1200 drafts this run, 1 tokens per draft); "
+                        "mtp floor 1.3")
+
+
+def test_collapsed_vllm_mtp_fails_naming_the_known_regressions():
+    r = judge("mtp", "vllm-mtp-collapsed-1", "vllm-mtp-collapsed-0")
+    assert r.status.value == "FAIL", r
+    assert r.detail.startswith("acceptance length 1.00 (3 accepted in 700 drafts this run")
+    assert r.hint == hints.SPEC_COLLAPSED
+    for bug in ("vllm#34385", "PR #45895", "vllm#52833", "--speculative off"):
+        assert bug in r.hint
+
+
+def test_the_before_read_is_what_tells_a_collapse_from_a_healthy_past():
+    # Judged on its lifetime counters the collapsed engine looks fine (1903 of 2700, thanks to
+    # a good past); only the difference shows that this run's drafts were all rejected.
+    lifetime = judge("mtp", "vllm-mtp-collapsed-1")
+    assert lifetime.status.value == "PASS" and "1903 accepted in 2700 drafts since the engine started" in lifetime.detail
+    assert judge("mtp", "vllm-mtp-collapsed-1", "vllm-mtp-collapsed-0").status.value == "FAIL"
+
+
+def test_counters_that_went_backwards_mean_a_restart_and_fall_back_to_the_lifetime():
+    r = judge("mtp", "vllm-mtp-healthy-0", "vllm-mtp-healthy-1")
+    assert r.status.value == "PASS" and "300 drafts since the engine started" in r.detail, r
+
+
+def test_too_few_drafts_are_a_skip():
+    r = judge("mtp", "vllm-mtp-healthy-0", "vllm-mtp-healthy-0")
+    assert r.status.value == "SKIP" and r.detail == "only 0 drafts this run (at least 32 to judge)"
+
+
+@pytest.mark.parametrize("fixture, status, words", [
+    ("sglang-eagle-healthy", "PASS", "acceptance length 3.47 (sglang:spec_accept_length (last decode log interval)); "
+                                     "eagle floor 2.0"),
+    ("sglang-eagle-collapsed", "FAIL", "acceptance length 1.02"),
+    ("sglang-eagle-idle", "SKIP", "sglang:spec_accept_length is 0: no speculative decode interval logged yet"),
+    ("vllm-no-spec", "SKIP", "no speculative-decoding series in /metrics"),
+])
+def test_sglang_and_a_server_without_speculation(fixture, status, words):
+    r = judge("eagle", fixture, fixture)
+    assert r.status.value == status and words in r.detail, r
+    assert (r.hint == hints.SPEC_COLLAPSED) == (status == "FAIL")
+
+
+def test_speculation_off_is_a_skip_without_reading_metrics():
+    check = spec.check("off")
+    assert check.probes == ()
+    assert check.judge({}).detail == "speculative decoding is off (--speculative / SMOKE_SPECULATIVE)"
+
+
+def test_no_metrics_endpoint_is_a_skip_and_an_unreadable_one_a_fail():
+    r = spec.judge("mtp", {"metrics-after": metrics(None, Kind.HTTP, 404)})
+    assert r.status.value == "SKIP" and "HTTP 404" in r.detail
+    cut = Exchange("GET", "/metrics", kind=Kind.TOO_LARGE, status=200, detail="the answer is larger than the 4 MiB cap")
+    r = spec.judge("mtp", {"metrics-after": cut})
+    assert r.status.value == "FAIL" and "4 MiB cap" in r.detail and r.hint == hints.TOO_LARGE
+
+
+def test_the_exposition_parser_sums_series_and_skips_what_it_cannot_read():
+    text = ('# HELP x y\n'
+            'a_total{engine="0",path="/v1 {odd} value"} 2\n'
+            'a_total{engine="1"} 3.5 1764800000000\n'
+            'a_total 1e1\n'
+            'b NaN\n'
+            'c{x="1"} not-a-number\n'
+            'garbage line here\n')
+    assert spec.parse_metrics(text) == {"a_total": [2.0, 3.5, 10.0]}
+
+
+# --- through the CLI: the two reads around the chat probes -----------------------------------
+
+def test_mtp_healthy_through_the_cli_reads_metrics_before_and_after(engine, run_smoke):
+    engine.metrics, engine.metrics_after = prom("vllm-mtp-healthy-0"), prom("vllm-mtp-healthy-1")
+    run = run_smoke(engine.url, "--speculative", "mtp")
+    assert run.code == 0, run.out
+    assert run.status("spec-decode") == "PASS" and "this run" in run.check("spec-decode")["detail"]
+    assert engine.metrics_reads == 2
+    paths = [r["probe"] for r in run.report["requests"]]
+    assert paths[0] == "metrics-before" and paths[-1] == "metrics-after"
+
+
+def test_mtp_collapsed_through_the_cli_fails_the_run(engine, run_smoke):
+    engine.metrics, engine.metrics_after = prom("vllm-mtp-collapsed-0"), prom("vllm-mtp-collapsed-1")
+    run = run_smoke(engine.url, environ={"SMOKE_SPECULATIVE": "mtp"})
+    assert run.code == 1, run.out
+    assert run.failed() == {"spec-decode"}
+    assert "vllm#34385" in run.out
+
+
+def test_eagle_without_a_metrics_endpoint_skips(engine, run_smoke):
+    run = run_smoke(engine.url, "--speculative", "eagle")
+    assert run.code == 0 and run.status("spec-decode") == "SKIP", run.out
