@@ -33,7 +33,7 @@ def rendered_vllm_args(**options) -> list[str]:
     return yaml.safe_load(text)["services"]["engine"]["command"]
 
 
-def smoke_against(args: list[str], tmp_path: Path, name: str):
+def smoke_against(args: list[str], tmp_path: Path, name: str, *extra: str):
     """Serve the tiny model with these engine args, run the sidecar once, stop the server.
 
     Returns (exit code, report, checks by name, output, seconds the server took to start)."""
@@ -42,7 +42,7 @@ def smoke_against(args: list[str], tmp_path: Path, name: str):
                     log_path=tmp_path / f"{name}.log", timeout=300) as server:
         proc = subprocess.run(
             [sys.executable, "-m", "smoke", "--base-url", server.url, "--model", "glm-5-fp8",
-             "--report", str(report), "--deadline", "60"],
+             "--report", str(report), "--deadline", "60", *extra],
             capture_output=True, text=True, timeout=600, cwd=ROOT,
         )
     out = proc.stdout + proc.stderr
@@ -54,16 +54,25 @@ def smoke_against(args: list[str], tmp_path: Path, name: str):
 def test_default_render_passes_every_check(tmp_path):
     args = rendered_vllm_args()
     assert args[args.index("--tool-call-parser") + 1] == "glm47"  # the real render, not a retype
-    code, report, _, out, started_in = smoke_against(args, tmp_path, "good")
+    # The render turns MTP on (SMOKE_SPECULATIVE=mtp); the CPU server runs without it
+    # (cpu_compatible drops --speculative-config), so the real /metrics has no spec series.
+    spec = args[args.index("--speculative-config.method") + 1] if "--speculative-config.method" in args else "mtp"
+    code, report, checks, out, started_in = smoke_against(args, tmp_path, "good", "--speculative", spec)
     assert code == 0, out
-    assert {c["status"] for c in report["checks"]} == {"PASS"}
-    assert len(report["checks"]) >= 16
+    skipped = {"spec-decode", "auth"}
+    assert {n: c["status"] for n, c in checks.items() if n not in skipped} == {n: "PASS" for n in checks if n not in skipped}
+    assert len(report["checks"]) >= 18
+    assert checks["spec-decode"]["status"] == "SKIP"
+    assert checks["spec-decode"]["detail"].startswith("no speculative-decoding series in /metrics"), checks
+    reads = [r for r in report["requests"] if r["path"] == "/metrics"]
+    assert len(reads) == 2 and all(r["kind"] == "ok" and r["received_bytes"] > 1000 for r in reads), reads
+    assert checks["auth"]["status"] == "SKIP"
     # Figures for the closing note: the sidecar's own overhead over the requests it waits on.
     t = report["timings"]
     print(f"server start {started_in:.1f} s; smoke total {t.get('total_s')} s; "
           f"checks wall {t.get('checks_wall_s')} s; "
           f"sum of request latencies {t.get('request_latency_sum_s')} s; "
-          f"ratio {t['checks_wall_s'] / t['request_latency_sum_s']:.2f}")
+          f"wall / latency sum {t.get('wall_over_latency_sum')}")
 
 
 def test_wrong_tool_parser_fails_the_tool_checks_with_the_glm47_hint(tmp_path):
