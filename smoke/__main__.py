@@ -12,11 +12,10 @@ from urllib.parse import urlsplit, urlunsplit
 import click
 
 from . import auth, spec
-from .checks import CHECKS
 from .client import Client
 from .report import print_table, to_json, write_json
 from .result import EXIT_USAGE
-from .runner import run
+from .runner import ALL_CHECKS, run
 
 KEY_FILE_CAP = 64 * 1024
 # A bearer token goes into a header line: printable ASCII, no spaces (RFC 6750's b64token
@@ -177,7 +176,7 @@ def main(base_url, model, api_key_file, api_key, report, deadline, timeout, poll
     out = sys.stdout
     print(f"[smoke] {url} model {model!r}: waiting for readiness (deadline {deadline:g} s)", file=out, flush=True)
     client = Client(base_url, key, timeout)
-    checks = CHECKS + [spec.check(speculative), auth.check(key is not None)]
+    checks = ALL_CHECKS + [spec.check(speculative), auth.check(key is not None)]
     result = run(client, model, deadline_s=deadline, poll_s=poll_interval, out=out, temperature=temperature,
                  checks=checks, probes={**spec.PROBES, **auth.PROBES})
     print_table(result, out)
