@@ -25,7 +25,7 @@ USER_AGENT = "glm5-smoke/2"
 JSON_CAP = 1024 * 1024  # a non-streamed answer, /health, /v1/models, /version, /server_info
 STREAM_CAP = 4 * 1024 * 1024  # a whole event stream
 LINE_CAP = 256 * 1024  # one line of an event stream
-EVENT_CAP = 16384  # events in one stream (~1,100 for a 1024-token answer): bounds the decoded objects
+EVENT_CAP = 8192  # events in one stream (~1,100 for a 1024-token answer): bounds the decoded objects
 TEXT_CAP = 4 * 1024 * 1024  # /metrics (vLLM's is ~100-300 KB)
 
 # Who the request says it is: the configured key, no key at all, or a key that cannot be
