@@ -1,5 +1,6 @@
 """The option strings of each action of an engine's server argument parser, as JSON: one list
-per action (its aliases together: SGLang's ["--tp-size", "--tp"]). Runs in the engine's venv:
+per action (its aliases together: SGLang's ["--tp-size", "--tensor-parallel-size"]), and the
+engine's version. Runs in the engine's venv:
 
     $CACHE/vllm-venv/bin/python   -m conformance.option_groups vllm
     $CACHE/sglang-venv/bin/python -m conformance.option_groups sglang
@@ -34,7 +35,8 @@ def main() -> int:
     out = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)  # engines log to stdout at import time: keep the real stdout for the JSON
     groups = [list(a.option_strings) for a in parser(engine)._actions if a.option_strings]
-    out.write(json.dumps(groups))
+    version = __import__(engine).__version__.split("+")[0]  # a local build tag (+cpu) is not the release
+    out.write(json.dumps({"version": version, "groups": groups}))
     out.close()
     return 0
 

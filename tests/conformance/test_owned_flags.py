@@ -17,22 +17,37 @@ from recipe.engines import ENGINES
 from engine_runs import ROOT, VENVS
 
 
+@pytest.fixture(scope="module")
+def dumps():
+    """Both engines' parsers dumped at once (each import takes 10-40 s): engine -> process."""
+    procs = {}
+    for engine in sorted(ENGINES):
+        python = VENVS[engine] / "bin" / "python"
+        if python.is_file():
+            procs[engine] = subprocess.Popen(
+                [str(python), "-m", "conformance.option_groups", engine], cwd=ROOT, text=True,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)})
+    yield procs
+    for proc in procs.values():
+        if proc.poll() is None:
+            proc.kill()
+
+
 @pytest.fixture(scope="module", params=sorted(ENGINES))
-def groups(request):
+def groups(request, dumps):
     engine = request.param
-    python = VENVS[engine] / "bin" / "python"
-    if not python.is_file():
+    if engine not in dumps:
         missing = f"{VENVS[engine]} is not built: run `make conformance`"
         (pytest.fail if os.environ.get("CONFORMANCE_REQUIRED") else pytest.skip)(missing)
-    proc = subprocess.run([str(python), "-m", "conformance.option_groups", engine], cwd=ROOT,
-                          capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)})
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return ENGINES[engine], json.loads(proc.stdout)
+    out, err = dumps[engine].communicate(timeout=600)
+    assert dumps[engine].returncode == 0, err[-3000:]
+    dump = json.loads(out)
+    return ENGINES[engine], dump["groups"], dump["version"]
 
 
 def test_every_spelling_of_an_owned_flag_is_owned(groups):
-    spec, actions = groups
+    spec, actions, _ = groups
     for strings in actions:
         owned = [s for s in strings if spec.owner_of(s) or s in spec.lifted_flags]
         if owned:
@@ -42,7 +57,7 @@ def test_every_spelling_of_an_owned_flag_is_owned(groups):
 
 
 def test_every_owned_flag_is_a_flag_of_the_engine(groups):
-    spec, actions = groups
+    spec, actions, _ = groups
     known = {s for strings in actions for s in strings}
     for flag in [*spec.owned_flags(), *spec.lifted_flags]:
         assert flag in known, f"{spec.label} has no {flag}: recipe/engines.py names a flag the engine lacks"
@@ -53,10 +68,7 @@ def test_the_flag_list_is_what_the_parser_accepts(groups):
     option strings of this venv's parser (regenerate the file from the parser when this fails)."""
     from recipe import passthrough
 
-    spec, actions = groups
-    python = VENVS[spec.name] / "bin" / "python"
-    version = subprocess.run([str(python), "-c", f"import {spec.name}; print({spec.name}.__version__.split('+')[0])"],
-                             capture_output=True, text=True, timeout=300, cwd=ROOT).stdout.strip()
+    spec, actions, version = groups
     listed = passthrough.known_flags(spec.name, version)
     parsed = {s for strings in actions for s in strings}
     assert listed == parsed, (f"recipe/flags/{spec.name}-{version}.txt disagrees with the parser: listed only "
