@@ -205,3 +205,13 @@ def test_help_lists_operator_targets_first_in_order_then_every_other_target_once
     for mk in [ROOT / "Makefile", *sorted((ROOT / "mk").glob("*.mk"))]:
         documented |= set(re.findall(r"^([a-z-]+):.*## ", mk.read_text(), re.M))
     assert sorted(listed(operator_part) + listed(developer_part)) == sorted(documented)
+
+
+def test_the_readme_path_runs_the_operator_targets_in_make_helps_order():
+    readme = (ROOT / "README.md").read_text()
+    path = readme.split("\n## From zero to a served tool call\n", 1)[1].split("\n## ", 1)[0]
+    used = re.findall(r"^\s*make ([a-z-]+)", "\n".join(re.findall(r"```bash\n(.*?)```", path, re.S)), re.M)
+    assert used and set(used) <= set(OPERATOR), used
+    firsts = list(dict.fromkeys(used))
+    assert firsts == sorted(firsts, key=OPERATOR.index), f"the README's path runs {firsts}; make help lists {OPERATOR}"
+    assert {"venv", "generate", "preflight", "download", "up", "down"} <= set(firsts)
