@@ -19,6 +19,8 @@ VALUES = (
     "enable_metrics", "context_length",
     # Two hosts: SGLang's own multi-node flags.
     "nnodes", "node_rank", "dist_init_addr", "pp_size",
+    # Production knobs, and flags the passthrough golden appends (--engine-args).
+    "max_running_requests", "kv_cache_dtype", "chunked_prefill_size", "watchdog_timeout",
 )
 
 

@@ -20,6 +20,8 @@ VALUES = (
     # Two hosts (mp executor): the multi-node flags and the worker's --headless.
     "pipeline_parallel_size", "distributed_executor_backend", "nnodes", "node_rank",
     "master_addr", "master_port", "headless", "compilation_config",
+    # Production knobs, and flags the passthrough golden appends (--engine-args).
+    "max_num_seqs", "kv_cache_dtype", "max_num_batched_tokens", "enable_prefix_caching",
 )
 
 

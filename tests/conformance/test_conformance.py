@@ -91,6 +91,9 @@ WRONG_VALUES = {
     "vllm-tp4": ("vllm", _flag_value("--tensor-parallel-size", "4"), "tensor_parallel_size"),
     "vllm-mtp2": ("vllm", _flag_value("--speculative-config.num_speculative_tokens", "2"), "speculative_config"),
     "sglang-steps2": ("sglang", _flag_value("--speculative-num-steps", "2"), "speculative_num_steps"),
+    "vllm-kv-fp8-lost": ("vllm", _flag_value("--kv-cache-dtype", "auto"), "kv_cache_dtype", "vllm-passthrough"),
+    "sglang-max-running-lost": ("sglang", _flag_value("--max-running-requests", "64"), "max_running_requests",
+                                "sglang-passthrough"),
     "sglang-host-local": ("sglang", _flag_value("--host", "127.0.0.1"), "host"),
     # Two hosts: a worker that would claim the head's rank, or not be headless, or look for the
     # head elsewhere; the engine takes each, the comparison with the profile must not.
@@ -173,6 +176,9 @@ def expected_vllm(p: Profile, rank: int = 0) -> dict:
         want["reasoning_parser"] = p.reasoning_parser
     if p.mem_fraction is not None:
         want["gpu_memory_utilization"] = p.mem_fraction
+    if p.max_num_seqs is not None:
+        want["max_num_seqs"] = p.max_num_seqs
+    want["kv_cache_dtype"] = ENGINES["vllm"].kv_dtypes[p.kv_cache_dtype]
     if p.rehearsal:  # vLLM on a CPU: bf16 (the tiny model's dtype); no CUDA graphs
         want.update(dtype="bfloat16", enforce_eager=p.pp == 1)
     return want
@@ -206,6 +212,9 @@ def expected_sglang(p: Profile, rank: int = 0) -> dict:
         want["reasoning_parser"] = p.reasoning_parser
     if p.mem_fraction is not None:
         want["mem_fraction_static"] = p.mem_fraction
+    if p.max_num_seqs is not None:
+        want["max_running_requests"] = p.max_num_seqs
+    want["kv_cache_dtype"] = ENGINES["sglang"].kv_dtypes[p.kv_cache_dtype]
     return want
 
 
@@ -237,6 +246,19 @@ def test_parsed_values_are_the_profiles(checkers, name):
     assert got == want, f"{name}: the engine parsed other values than the profile's"
     for flag in filter(None, (rule(p) for rule in OMITTED.values())):
         assert flag not in v["argv"], f"{name}: {flag} rendered though the profile leaves it to the engine"
+
+
+# What the passthrough goldens append with --engine-args, as the engine parsed it.
+PASSTHROUGH = {
+    "vllm-passthrough": {"max_num_batched_tokens": 16384, "enable_prefix_caching": True},
+    "sglang-passthrough": {"chunked_prefill_size": 8192, "watchdog_timeout": 1200},
+}
+
+
+@pytest.mark.parametrize("name", sorted(PASSTHROUGH))
+def test_engine_args_reach_the_engine_after_the_recipe(checkers, name):
+    v = accepted(checkers, name)
+    assert {k: v["values"][k] for k in PASSTHROUGH[name]} == PASSTHROUGH[name]
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
