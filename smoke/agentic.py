@@ -219,12 +219,13 @@ def check_parallel_tools_stream(ex: dict[str, Exchange]) -> CheckResult:
 def check_tool_result_reaches_model(ex: dict[str, Exchange]) -> CheckResult:
     def body():
         got = ex[RESULT_PROMPT]
-        if got.status in (404, 405):
+        refused = got.kind is Kind.HTTP  # a complete answer with a status: the engine's own word
+        if refused and got.status in (404, 405):
             raise _Skip(
                 f"no /tokenize here (HTTP {got.status} on {got.path}: the engine, or a proxy in front of "
                 "it, does not serve it), so the prompt the template made cannot be seen"
             )
-        if got.status in (400, 422) and got.path == "/tokenize":
+        if refused and got.status in (400, 422) and got.path == "/tokenize":
             raise _Skip(f"this engine's /tokenize does not take chat messages: HTTP {got.status}: {excerpt(got.text, 160)}")
         try:
             _raise_for_exchange(got)

@@ -135,12 +135,21 @@ def test_a_tool_result_missing_from_the_prompt_names_the_content_format(engine, 
         assert "[{'type': 'text'" in check["detail"]
 
 
-def test_no_tokenize_endpoint_is_a_skip_with_the_reason(engine, run_smoke):
-    engine.tokenize_status = 404
+@pytest.mark.parametrize("status, says", [(404, "no /tokenize here (HTTP 404"), (422, "does not take chat messages")])
+def test_no_chat_aware_tokenize_is_a_skip_with_the_reason(engine, run_smoke, status, says):
+    engine.tokenize_status = status
     run = run_smoke(engine.url)
     assert run.code == 0, run.out
     assert run.status("tool-result-reaches-model") == "SKIP"
-    assert "no /tokenize here (HTTP 404" in run.check("tool-result-reaches-model")["detail"]
+    assert says in run.check("tool-result-reaches-model")["detail"]
+
+
+def test_a_failing_tokenize_is_a_fail_not_a_skip(engine, run_smoke):
+    engine.tokenize_status = 500
+    run = run_smoke(engine.url)
+    assert run.failed() == {"tool-result-reaches-model"}, run.out
+    check = run.check("tool-result-reaches-model")
+    assert check["hint"] == hints.PROMPT_ENDPOINT and "/tokenize: HTTP 500" in check["detail"]
 
 
 def test_thinking_that_ends_within_max_tokens_is_a_skip(engine, run_smoke):
