@@ -24,7 +24,7 @@ COMPOSE ?= scripts/compose.sh -f $(RENDER)
 OPERATOR_TARGETS := venv generate preflight download up smoke logs down
 
 .DEFAULT_GOAL := help
-.PHONY: help venv generate up down logs smoke test sglang-shapes e2e rehearse rehearse-negative test-docker golden bench-cli bench-up bench-rehearsal bench-smoke
+.PHONY: help venv generate up down logs smoke test lint sglang-shapes e2e rehearse rehearse-negative test-docker golden bench-cli bench-up bench-rehearsal bench-smoke
 
 help: ## this list
 	@echo 'Operator targets, in the order you run them (ARGS="..." passes options to the tool):'
@@ -80,6 +80,9 @@ rehearse-negative: $(VENV)/.stamp ## the same with a wrong tool parser: passes i
 test-docker: $(VENV)/.stamp ## Docker-marked tests (make up's follower, images); needs make docker-up
 	CACHE=$(CACHE) scripts/docker.sh run $(PY) -m pytest -q -m docker tests --ignore=tests/rehearsal/test_seed_snippets.py \
 		--ignore=tests/rehearsal/test_readme_clients.py
+
+lint: $(VENV)/.stamp ## compose-lint (OWASP/CIS rules) on the render (COMPOSE_FILE, else the last generate's); reasons in .compose-lint.yml
+	$(PY) -m compose_lint check --strict-config --config .compose-lint.yml -- $(RENDER)
 
 golden: $(VENV)/.stamp ## rewrite tests/golden/ and compose/{vllm,sglang}.yaml from the code
 	$(PY) -m recipe.goldens

@@ -76,6 +76,7 @@ def test_structure(name, loaded):
     assert cmd[cmd.index("--reasoning-parser") + 1] == p.reasoning_parser
     assert cmd[cmd.index("--served-model-name") + 1] == p.served_model_name
     assert engine["ipc"] == "host"
+    assert engine["security_opt"] == ["no-new-privileges:true"]  # the hardening the engines allow
     if p.rehearsal:
         assert "ulimits" not in engine
     else:
@@ -122,6 +123,7 @@ def test_structure(name, loaded):
     assert smoke["environment"]["SMOKE_MODEL"] == p.served_model_name
     assert smoke["read_only"] is True and smoke["cap_drop"] == ["ALL"]
     assert smoke["security_opt"] == ["no-new-privileges:true"]
+    assert smoke["mem_limit"] == "536870912" and smoke["cpus"] == 1.0  # bounded next to the engine
     assert smoke["build"]["context"] == str(ROOT)
     assert smoke["user"] != "0" and not smoke["user"].startswith("0:")
 
