@@ -104,6 +104,14 @@ def _original(path: str) -> str:
         return path
 
 
+def option_groups(parser) -> list[list[str]]:
+    """The option strings of each action of an argparse parser: one list per action, its aliases
+    together (SGLang's ["--tp-size", "--tensor-parallel-size"]). The tests prove with them that
+    every spelling of a flag the generator renders is refused in --engine-args, and that
+    recipe/flags/ lists exactly what the parser takes."""
+    return [list(a.option_strings) for a in parser._actions if a.option_strings]
+
+
 def main(engine: str, version: Callable[[], str], registries: Callable[[], dict],
          check: Callable[[list[str], list[str]], dict]) -> int:
     """Judge every file named on the command line; one JSON document on the real stdout.

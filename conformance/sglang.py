@@ -9,7 +9,7 @@ there, so it is also resolved the way the scheduler resolves it.
 import functools
 import sys
 
-from .common import Rejected, check_names, expect_entrypoint, first_import, main
+from .common import Rejected, check_names, expect_entrypoint, first_import, main, option_groups
 
 ENTRYPOINT = ["python3", "-m", "sglang.launch_server"]
 VALUES = (
@@ -37,7 +37,19 @@ def registries() -> dict:
                              "sglang.srt.reasoning_parser:ReasoningParser")
     tools = getattr(tools, "ToolCallParserEnum", tools)
     reasoning = getattr(reasoning, "DetectorMap", reasoning)
-    return {"tool_call_parser": sorted(tools), "reasoning_parser": sorted(reasoning)}
+    return {"tool_call_parser": sorted(tools), "reasoning_parser": sorted(reasoning),
+            "option_groups": option_groups(_parser())}
+
+
+def _parser():
+    """What prepare_server_args parses (sglang serve, python3 -m sglang.launch_server)."""
+    import argparse
+
+    from sglang.srt.server_args import ServerArgs
+
+    parser = argparse.ArgumentParser(prog="sglang serve")
+    ServerArgs.add_cli_args(parser)
+    return parser
 
 
 def version() -> str:

@@ -10,7 +10,7 @@ import functools
 import sys
 import typing
 
-from .common import Rejected, check_names, expect_entrypoint, first_import, main
+from .common import Rejected, check_names, expect_entrypoint, first_import, main, option_groups
 
 ENTRYPOINT = ["vllm", "serve"]
 VALUES = (
@@ -40,7 +40,8 @@ def registries() -> dict:
                          "vllm.entrypoints.openai.tool_parsers:ToolParserManager")
     reasoning = first_import("vllm.reasoning:ReasoningParserManager")
     regs = {"tool_call_parser": sorted(tools.list_registered()),
-            "reasoning_parser": sorted(reasoning.list_registered())}
+            "reasoning_parser": sorted(reasoning.list_registered()),
+            "option_groups": option_groups(_parser())}
     try:
         regs["speculative_method"] = sorted(_literal_values(first_import("vllm.config.speculative:SpeculativeMethod")))
     except ImportError:
@@ -65,14 +66,19 @@ def _literal_values(tp) -> set:
     return out
 
 
-def check(entrypoint: list[str], command: list[str]) -> dict:
+def _parser():
+    """What `vllm serve` parses."""
     parser_class = first_import("vllm.utils.argparse_utils:FlexibleArgumentParser",
                                 "vllm.utils:FlexibleArgumentParser")
+    return _cli("make_arg_parser")(parser_class(prog="vllm serve"))
+
+
+def check(entrypoint: list[str], command: list[str]) -> dict:
     expect_entrypoint(entrypoint, ENTRYPOINT)
     if not command or command[0].startswith("-"):
         # The render contract: the model is `vllm serve`'s positional model_tag, first.
         raise Rejected(f"the first command item must be the model, not {command[:1]!r}")
-    parser = _cli("make_arg_parser")(parser_class(prog="vllm serve"))
+    parser = _parser()
     if not any(a.dest == "model_tag" for a in parser._actions):
         # Releases before the move to launchers/ added the positional in `vllm serve` itself.
         parser.add_argument("model_tag", nargs="?")

@@ -305,3 +305,44 @@ def test_rendered_parser_names_are_registered(checkers, engine):
     regs = checkers[engine].report["registries"]
     assert set(TOOL_PARSERS) <= set(regs["tool_call_parser"])
     assert set(REASONING_PARSERS) - {"none"} <= set(regs["reasoning_parser"])
+
+
+# --- --engine-args: what the generator owns, and the flag lists, against the parsers ---------
+
+def _groups(checkers, engine):
+    report = checkers[engine].report
+    return ENGINES[engine], report["registries"]["option_groups"], report["version"].split("+")[0]
+
+
+@pytest.mark.parametrize("engine", sorted(ENGINES))
+def test_every_spelling_of_an_owned_flag_is_owned(checkers, engine):
+    """An action holding a flag the generator renders (or lifts) holds no spelling it would let
+    through --engine-args (SGLang's --tensor-parallel-size beside --tp-size)."""
+    spec, actions, _ = _groups(checkers, engine)
+    owned = lambda s: bool(spec.owner_of(s)) or s in spec.lifted_flags  # noqa: E731
+    for strings in actions:
+        if any(map(owned, strings)):
+            free = [s for s in strings if not owned(s)]
+            assert not free, (f"{spec.label}: {free} spell a flag the generator renders "
+                              f"({[s for s in strings if owned(s)]}): add them to `aliases` in recipe/engines.py")
+
+
+@pytest.mark.parametrize("engine", sorted(ENGINES))
+def test_every_owned_flag_is_a_flag_of_the_engine(checkers, engine):
+    spec, actions, _ = _groups(checkers, engine)
+    known = {s for strings in actions for s in strings}
+    for flag in [*spec.owned_flags(), *spec.lifted_flags]:
+        assert flag in known, f"{spec.label} has no {flag}: recipe/engines.py names a flag the engine lacks"
+
+
+@pytest.mark.parametrize("engine", sorted(ENGINES))
+def test_the_flag_list_is_what_the_parser_accepts(checkers, engine):
+    """recipe/flags/<engine>-<version>.txt, which --engine-args is checked against, is exactly the
+    option strings of this venv's parser (regenerate it from the parser when this fails)."""
+    from recipe import passthrough
+
+    spec, actions, version = _groups(checkers, engine)
+    listed = passthrough.known_flags(spec.name, version)
+    parsed = {s for strings in actions for s in strings}
+    assert listed == parsed, (f"recipe/flags/{spec.name}-{version}.txt disagrees with the parser: listed only "
+                              f"{sorted(listed - parsed)}, parser only {sorted(parsed - listed)}")
