@@ -19,8 +19,9 @@ ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # A part of the name (split at _) that ends in one of these: VLLM_API_KEY, HF_TOKEN, DB_PASSWORD,
 # AWS_SECRET_ACCESS_KEY. Parts are used, not substrings, so TOKENIZERS_PARALLELISM stays allowed.
 SECRET_PART_RE = re.compile(r".*(TOKEN|KEY|SECRET|PASSWORD|PASSWD|CREDENTIALS?)", re.I)
-# Flags that carry a secret: --api-key, --admin-api-key, --hf-token.
-SECRET_FLAG_RE = re.compile(r"--(?:[a-z0-9]+-)*(?:key|token|secret|password)", re.I)
+# Flags that carry a secret: --api-key, --admin-api-key, --hf-token, --ssl-keyfile-password (not
+# --bucket-time-to-first-token: a token count).
+SECRET_FLAG_RE = re.compile(r"--(?:[a-z0-9]+-)*(?:api-key|hf-token|auth-token|access-token|secret|password)", re.I)
 # A negative number is a value, not a flag.
 NUMBER_RE = re.compile(r"-\.?[0-9][0-9.e+-]*")
 ONE_LINE = "give it on one line, without control characters"

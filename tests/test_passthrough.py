@@ -265,6 +265,13 @@ def test_a_refused_secret_is_never_echoed(run, tmp_path):
         assert result.exit_code == 2 and "wJalrXUtnFEMI" not in result.output
 
 
+def test_secret_flags_are_the_ones_that_carry_secrets():
+    found = {e: sorted(f for f in passthrough.known_flags(e, v) if passthrough.SECRET_FLAG_RE.fullmatch(f))
+             for e, v in (("vllm", VLLM_VERSION), ("sglang", SGLANG_VERSION))}
+    assert found == {"vllm": ["--api-key", "--hf-token"],
+                     "sglang": ["--admin-api-key", "--api-key", "--ssl-keyfile-password"]}
+
+
 def test_names_that_only_contain_a_secret_word_are_allowed():
     assert build(env=("TOKENIZERS_PARALLELISM=false", "NCCL_P2P_DISABLE=1")).env
 
