@@ -22,9 +22,12 @@ RENDER = "$${GLM5_COMPOSE_FILE:-$$(grep -m1 . .last-render 2>/dev/null || echo c
 COMPOSE ?= scripts/compose.sh -f $(RENDER)
 # What an operator runs, in order; `make help` lists these first.
 OPERATOR_TARGETS := venv generate preflight download up smoke logs down
+# With --gateway: the gateway and the sidecar read secrets/api-keys, which Compose mounts with the
+# file's own owner and mode (600), so the gateway runs as that owner (never root when you are not).
+export GATEWAY_USER ?= $(shell stat -c %u:%g secrets/api-keys 2>/dev/null)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv generate up down logs smoke test lint sglang-shapes e2e rehearse rehearse-negative test-docker golden bench-cli bench-up bench-rehearsal bench-smoke
+.PHONY: help venv generate up down logs smoke test lint sglang-shapes e2e rehearse rehearse-negative rehearse-gateway test-docker golden bench-cli bench-up bench-rehearsal bench-smoke
 
 help: ## this list
 	@echo 'Operator targets, in the order you run them (ARGS="..." passes options to the tool):'
@@ -77,9 +80,13 @@ rehearse: $(VENV)/.stamp ## the whole stack with Docker and no GPU: up, sidecar,
 rehearse-negative: $(VENV)/.stamp ## the same with a wrong tool parser: passes if the sidecar catches it
 	CACHE=$(CACHE) PY=$(PY) scripts/rehearse.sh negative
 
+rehearse-gateway: $(VENV)/.stamp ## the stack behind the gateway (keys, TLS): sidecar through it, routes and keys from outside
+	CACHE=$(CACHE) PY=$(PY) scripts/rehearse.sh gateway
+
 test-docker: $(VENV)/.stamp ## Docker-marked tests (make up's follower, images); needs make docker-up
 	CACHE=$(CACHE) scripts/docker.sh run $(PY) -m pytest -q -m docker tests --ignore=tests/rehearsal/test_seed_snippets.py \
-		--ignore=tests/rehearsal/test_readme_clients.py
+		--ignore=tests/rehearsal/test_readme_clients.py \
+		--ignore=tests/rehearsal/test_gateway_stack.py
 
 lint: $(VENV)/.stamp ## compose-lint (OWASP/CIS rules) on the render (COMPOSE_FILE, else the last generate's); reasons in .compose-lint.yml
 	$(PY) -m compose_lint check --strict-config --config .compose-lint.yml -- $(RENDER)

@@ -100,6 +100,17 @@ def option(*decls, help: str, **kw):
               help="More engine environment (repeatable), e.g. --env NCCL_DEBUG=INFO. KEY alone "
               "passes the variable through from your shell or .env at `up`. Secrets (names with "
               "TOKEN, KEY, SECRET, PASSWORD) only that way: put them in .env next to the compose file.")
+@click.option("--gateway", is_flag=True, default=None,
+              help="Put nginx in front of the engine: API keys from secrets/api-keys (make keys), only "
+              "the serving routes, the only published port. Needed for --bind off loopback.")
+@option("--gateway-image", help="The gateway's nginx image, tag or digest.")
+@option("--tls-cert", help="With --gateway: serve TLS with this certificate (PEM; make tls-selfsigned "
+        "makes a pair).")
+@option("--tls-key", help="With --tls-cert: its private key (PEM).")
+@option("--rate-limit", type=int, help="With --gateway: requests per minute per API key (then 429).")
+@click.option("--allow-unauthenticated", is_flag=True, default=None,
+              help="Publish the engine itself on a --bind off loopback: no keys, management routes "
+              "open. Only behind something else that guards the port.")
 @click.option("--rehearsal", is_flag=True, help="The same stack on a CPU with a tiny GLM-format "
               "model and no GPUs (vLLM only): see make rehearse.")
 # A plain string: the checks (one line of text, a regular file or nothing) are ours, on one line.
@@ -183,8 +194,12 @@ def exposed(bind: str) -> bool:
 
 def notes(prof) -> list[str]:
     out = []
-    if exposed(prof.bind):
-        out.append(f"the API is published on {prof.bind}: anyone who can reach this host there can use it.")
+    if prof.gateway:
+        out.append(f"the gateway publishes the API on {prof.bind}:{prof.port}: only requests with a key from "
+                   "secrets/api-keys get through (run `make keys` once).")
+    elif exposed(prof.bind):
+        out.append(f"the engine is published on {prof.bind} without keys: anyone who can reach this host "
+                   "there can use it and its management routes.")
     if prof.tool_call_parser != "glm47":
         out.append(f"--tool-call-parser {prof.tool_call_parser} does not parse GLM-4.7/5 tool calls; "
                    "use glm47 outside a rehearsal of that mistake.")

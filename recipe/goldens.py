@@ -43,7 +43,11 @@ with golden_home():
         "sglang-eagle5": build(engine="sglang", spec_tokens=5),
         "sglang-glm47-h100": build(engine="sglang", model="zai-org/GLM-4.7-FP8", gpu_type="h100"),
         "sglang-custom": build(engine="sglang", max_model_len=131072, mem_fraction=0.8, port=8080,
-                               bind="0.0.0.0", hf_cache="/data/hf"),
+                               bind="0.0.0.0", allow_unauthenticated=True, hf_cache="/data/hf"),
+        # The gateway: keys and the serving routes only; TLS and a rate limit; on the rehearsal's images.
+        "vllm-gateway": build(engine="vllm", gateway=True, bind="0.0.0.0"),
+        "sglang-gateway-tls": build(engine="sglang", gateway=True, bind="0.0.0.0", port=443,
+                                    tls_cert="/srv/glm5/tls.crt", tls_key="/srv/glm5/tls.key", rate_limit=120),
         "rehearsal": build(rehearsal=True, hf_cache="/srv/tiny-hf"),
         # Production knobs and the user's own flags and environment, after the recipe's.
         "vllm-passthrough": build(engine="vllm", max_num_seqs=256, kv_cache_dtype="fp8", restart="unless-stopped",
@@ -52,6 +56,7 @@ with golden_home():
         "sglang-passthrough": build(engine="sglang", max_num_seqs=128, kv_cache_dtype="fp8", restart="on-failure",
                                     engine_args=("--chunked-prefill-size 8192 --watchdog-timeout=1200",),
                                     env=("NCCL_DEBUG=INFO", "SGLANG_ENABLE_SPEC_V2=1")),
+        "rehearsal-gateway": build(rehearsal=True, hf_cache="/srv/tiny-hf", gateway=True),
     }
 
 # Two hosts: one file per host (NAME-node0.yaml the head, NAME-node1.yaml the worker).

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, fields, replace as dc_replace
 from .engines import ENGINES, engine_of_image
 from .errors import RecipeError
 from .escape import text_problem
-from .catalog import GPUS, MODELS, TARGETS, Target
+from .catalog import GATEWAY_IMAGE, GPUS, MODELS, TARGETS, Target
 from . import passthrough, sizing
 
 # glm47 is right for GLM-4.7 and GLM-5. The others exist to rehearse a wrong flag: glm45 is the
@@ -116,6 +116,12 @@ RULES = {
     "restart": Rule(str, choices=RESTART_POLICIES),
     "engine_args": Rule(tuple, items=str),
     "env": Rule(tuple, items=str),
+    "gateway": Rule(bool),
+    "gateway_image": Rule(str),
+    "tls_cert": Rule(str, optional=True, fix="give the certificate file (PEM), e.g. from make tls-selfsigned"),
+    "tls_key": Rule(str, optional=True, fix="give the private key file (PEM) of --tls-cert"),
+    "rate_limit": Rule(int, 1, 100000, optional=True, fix="give requests per minute per key, e.g. 60"),
+    "allow_unauthenticated": Rule(bool),
 }
 
 
@@ -153,6 +159,12 @@ class Profile:
     restart: str
     engine_args: tuple[str, ...]  # appended after the recipe's flags, as split by the shell
     env: tuple[str, ...]  # KEY=VALUE, or KEY alone: passed through from the shell or .env
+    gateway: bool  # nginx in front: API keys, the serving routes only (recipe/gateway.py)
+    gateway_image: str
+    tls_cert: str | None
+    tls_key: str | None
+    rate_limit: int | None  # requests per minute per API key
+    allow_unauthenticated: bool  # --bind off loopback without --gateway, said out loud
 
     def __post_init__(self):
         for f in fields(self):
@@ -254,6 +266,12 @@ DEFAULTS = {
     "restart": Default("no"),
     "engine_args": Default(()),
     "env": Default(()),
+    "gateway": Default(False),
+    "gateway_image": Default(GATEWAY_IMAGE),
+    "tls_cert": Default(None),
+    "tls_key": Default(None),
+    "rate_limit": Default(None, "none"),
+    "allow_unauthenticated": Default(False),
 }
 
 
@@ -328,6 +346,10 @@ def build(*, rehearsal: bool = False, **options) -> Profile:
     hf_cache = values["hf_cache"]
     if isinstance(hf_cache, str) and hf_cache and not text_problem(hf_cache):
         values["hf_cache"] = host_folder(hf_cache)
+    for field in ("tls_cert", "tls_key"):  # files on this host, stated absolute like --hf-cache
+        path = values[field]
+        if isinstance(path, str) and path and not text_problem(path):
+            values[field] = os.path.abspath(os.path.expanduser(path))
     profile = Profile(**values)
     check(profile)
     return profile
@@ -392,6 +414,7 @@ def check(p: Profile) -> None:
     if "%" in p.bind:
         raise RecipeError("--bind", p.bind, "Docker cannot publish on a scoped IPv6 address (%zone)",
                           "give the address without its %zone, e.g. ::1")
+    check_gateway(p)
     check_host_folder(p.hf_cache)
     check_nodes(p, spec)
     if not p.target.gpu:
@@ -441,6 +464,36 @@ def check(p: Profile) -> None:
     passthrough.check_env(p.env, owned=spec.owned_env())
     if p.target.gpu:
         sizing.check_fit(p, facts, GPUS[p.gpu_type])
+
+
+def check_gateway(p: Profile) -> None:
+    """An API on the network needs the gateway: the engines' own key leaves management routes open."""
+    address = ipaddress.ip_address(p.bind)
+    loopback = (getattr(address, "ipv4_mapped", None) or address).is_loopback  # ::ffff:127.0.0.1 too
+    if not loopback and not p.gateway and not p.allow_unauthenticated:
+        raise RecipeError(
+            "--bind", p.bind, "would publish the engine itself: no API keys, and its management "
+            "routes (/tokenize, /collective_rpc, ...) open to the network",
+            "add --gateway (API keys, serving routes only; make keys), or --allow-unauthenticated "
+            "if something else guards this port",
+        )
+    if p.gateway and p.allow_unauthenticated:
+        raise RecipeError("--allow-unauthenticated", True, "the gateway authenticates every request",
+                          "leave --allow-unauthenticated out with --gateway")
+    if p.gateway and p.nodes > 1:
+        raise RecipeError("--gateway", True, "two hosts run their engines on the hosts' own networks, "
+                          "where the gateway's Compose network cannot front them",
+                          "leave --gateway out with --nodes 2 and keep --bind on a private address")
+    if not IMAGE_RE.fullmatch(p.gateway_image):
+        raise RecipeError("--gateway-image", p.gateway_image, "not a valid image reference",
+                          "use NAME[:TAG] or NAME@sha256:DIGEST, e.g. nginx:1.28.0-alpine")
+    for option, value in (("--tls-cert", p.tls_cert), ("--tls-key", p.tls_key), ("--rate-limit", p.rate_limit)):
+        if value is not None and not p.gateway:
+            raise RecipeError(option, value, "only the gateway serves TLS and limits rates", "add --gateway")
+    if (p.tls_cert is None) != (p.tls_key is None):
+        option, value = ("--tls-cert", p.tls_cert) if p.tls_cert else ("--tls-key", p.tls_key)
+        raise RecipeError(option, value, "TLS needs both the certificate and its key",
+                          "give --tls-cert and --tls-key together (make tls-selfsigned makes a pair)")
 
 
 def check_nodes(p: Profile, spec) -> None:
@@ -501,6 +554,10 @@ def from_block(block: dict) -> Profile:
         block.setdefault(field, DEFAULTS[field].value)  # renders from before these options
     for field in ("engine_args", "env"):
         block[field] = tuple(block[field])
+    # ... and before the gateway: none.
+    for key in ("gateway", "gateway_image", "tls_cert", "tls_key", "rate_limit", "allow_unauthenticated"):
+        if key not in block:
+            block[key] = default_of(key, block)
     if block.get("gpu_ids") is not None:
         block["gpu_ids"] = tuple(block["gpu_ids"])
     profile = Profile(**block)

@@ -10,6 +10,8 @@ import jinja2
 from .engines import ENGINES
 from .escape import comment, compose_scalar
 from .catalog import HF_MOUNT, MODELS
+from . import gateway as gw
+from .gateway import Gateway, error_body
 from .profile import DEFAULTS, Profile, default_of, option_name
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +30,52 @@ _env = jinja2.Environment(
 # `$` doubled) or, in a comment, by `comment` (one line). The rules are in escape.py.
 _env.filters["q"] = compose_scalar
 _env.filters["comment"] = comment
+
+
+def literal_block(text: str, indent: int) -> str:
+    """Our own multi-line text (nginx config, start script) as a YAML literal block, readable in
+    the render; `$` doubled (as `q` does) so Compose leaves nginx's variables alone."""
+    if "\r" in text or text[:1] in (" ", "\n") or not text.endswith("\n") or text.endswith("\n\n"):
+        raise ValueError("text for a literal block must start with a non-blank and end in one newline")
+    pad = " " * indent
+    return "|\n" + "\n".join(pad + line if line else "" for line in text.replace("$", "$$").split("\n")[:-1])
+
+
+_env.filters["block"] = literal_block
+
+
+def nginx_conf(g: Gateway) -> str:
+    """The gateway's nginx configuration."""
+    return _env.get_template("gateway.conf.j2").render(g=g, error_body=error_body)
+
+
+def gateway_service(p: Profile, published: str, root_rel: str) -> dict | None:
+    """What the template places for the gateway service and its secrets."""
+    if not p.gateway:
+        return None
+    e = ENGINES[p.engine]
+    secrets = {gw.KEYS_SECRET: os.path.join(root_rel, gw.KEYS_FILE)}
+    if p.tls_cert:
+        secrets.update(tls_cert=p.tls_cert, tls_key=p.tls_key)
+    g = Gateway(upstream=f"engine:{e.port}", rate_per_minute=p.rate_limit,
+                tls_cert="/run/secrets/tls_cert" if p.tls_cert else None,
+                tls_key="/run/secrets/tls_key" if p.tls_key else None)
+    return dict(
+        image=p.gateway_image,
+        # sh -c SCRIPT $0 $1 $2: the start script inline, then its arguments.
+        script=gw.start_script(),
+        args=["gateway-start", f"/run/secrets/{gw.KEYS_SECRET}", g.run_dir],
+        conf_env=gw.CONF_ENV,
+        conf=nginx_conf(g),
+        port=f"{published}:{g.published}",
+        # The sidecar's way in: the plain port on the Compose network, with a key.
+        url=f"http://gateway:{g.listen}",
+        secrets=secrets,
+        run_dir=g.run_dir,
+        healthcheck=gw.HEALTHCHECK,
+    )
+
+
 
 
 def host_network(p: Profile) -> bool:
@@ -151,6 +199,7 @@ def render_compose(p: Profile, out_dir: Path | None = None, rank: int = 0) -> st
     if p.nodes > 1:
         node = {"rank": rank, "role": "head" if head else "worker", "head_address": p.head_address}
     project = f"glm5-{'rehearsal' if p.rehearsal else p.engine}" + (f"-node{rank}" if node else "")
+    gateway = gateway_service(p, f"{bind}:{p.port}", root_rel)
     body = _env.get_template("compose.yaml.j2").render(
         p=p,
         engine=e,
@@ -165,15 +214,17 @@ def render_compose(p: Profile, out_dir: Path | None = None, rank: int = 0) -> st
         # The rehearsal's head has a fixed address on its Docker network; the worker any.
         node_network=target.node_network if node else None,
         ipv4_address=p.head_address if node and head and not on_host else None,
-        port=f"{bind}:{p.port}:{e.port}" if head and not on_host else None,
+        # With the gateway the engine publishes nothing: the gateway is the only way in.
+        port=f"{bind}:{p.port}:{e.port}" if head and not on_host and not gateway else None,
+        gateway=gateway,
         # A worker serves no HTTP (vLLM --headless, SGLang rank >= 1): its health is its
         # process and its log (make up follows them), not a probe.
         healthcheck=["CMD", "python3", "-c", "import urllib.request; urllib.request.urlopen("
                      f"'http://{api_host}:{api_port}/health', timeout=5)"] if head else None,
         smoke=head,
         # Both hosts' services are called engine: on a shared network, name the head by address.
-        smoke_url=(f"http://{api_host}:{api_port}" if on_host else f"http://{p.head_address}:{e.port}"
-                   if node else f"http://engine:{e.port}"),
+        smoke_url=(gateway["url"] if gateway else f"http://{api_host}:{api_port}" if on_host
+                   else f"http://{p.head_address}:{e.port}" if node else f"http://engine:{e.port}"),
         devices=["/dev/infiniband"] if p.ib else [],
         # RDMA registers (pins) memory: IPC_LOCK, as vLLM's multi-node docs say for GPUDirect.
         cap_add=["IPC_LOCK"] if p.ib else [],

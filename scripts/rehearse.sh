@@ -5,6 +5,9 @@
 #                                  guide's client snippets, then down -v; exits with the verdict
 #   scripts/rehearse.sh negative   the same stack with a wrong --tool-call-parser: passes only if
 #                                  the sidecar fails and its hint names glm47
+#   scripts/rehearse.sh gateway    the stack behind the nginx gateway (--gateway, TLS with a
+#                                  self-signed pair): the sidecar through it with a key, then
+#                                  tests/rehearsal/test_gateway_stack.py from outside
 #
 # Images are built locally (scripts/images.sh: no registry); the tiny GLM-format model is mounted
 # as the HF cache. A Docker daemon is found or started (scripts/docker.sh); one started here is
@@ -23,7 +26,9 @@ TINY_HF=$(realpath -m "${TINY_HF:-$CACHE/tiny-hf}")
 case $MODE in
     positive) FILE=compose/rehearsal.yaml; EXTRA=() ;;
     negative) FILE=compose/rehearsal-negative.yaml; EXTRA=(--tool-call-parser hermes) ;;
-    *) echo "usage: $0 [positive|negative]" >&2; exit 2 ;;
+    gateway) FILE=compose/rehearsal-gateway.yaml
+             EXTRA=(--gateway --tls-cert secrets/tls.crt --tls-key secrets/tls.key) ;;
+    *) echo "usage: $0 [positive|negative|gateway]" >&2; exit 2 ;;
 esac
 log() { printf '\nrehearse: %s\n' "$*" >&2; }
 
@@ -49,15 +54,32 @@ scripts/images.sh all >&2
 "$CACHE/vllm-venv/bin/python" scripts/tinymodel.py --hf-home "$TINY_HF" >&2
 log "images and tiny model ready in $((SECONDS - t0)) s"
 
+mkdir -p reports
+if [ "$MODE" = gateway ]; then
+    make -s keys
+    [ -s secrets/tls.key ] || make -s tls-selfsigned
+    if [ "$(id -u)" = 0 ]; then
+        # Compose mounts a secret file with its host owner and mode (600), and the gateway and
+        # the sidecar run as that owner: as root, hand the files (and reports/) to an
+        # unprivileged uid so that no container of the rehearsal runs as root.
+        chown 10003:10003 secrets/api-keys secrets/tls.key secrets/tls.crt reports
+    fi
+    export GATEWAY_USER=$(stat -c %u:%g secrets/api-keys)
+fi
+UP_ARGS=()
+if [ "$MODE" = gateway ] && ! grep -q SMOKE_API_KEY_FILE smoke/__main__.py; then
+    # A sidecar that cannot send a key would only see 401s: the checks from outside still run.
+    log "this sidecar has no --api-key-file: up without it"
+    UP_ARGS=(--no-smoke)
+fi
 "$PY" generator.py --rehearsal --port "$PORT" --hf-cache "$TINY_HF" "${EXTRA[@]}" \
     --output "$FILE" --force
-mkdir -p reports
 export SMOKE_USER=$(stat -c %u:%g reports)
 
 log "up: $FILE"
 t1=$SECONDS
 set +e
-"$PY" -m stack.up --compose-file "$FILE" 2>&1 | tee "$CACHE/rehearsal-$MODE.log"
+"$PY" -m stack.up --compose-file "$FILE" "${UP_ARGS[@]}" 2>&1 | tee "$CACHE/rehearsal-$MODE.log"
 code=${PIPESTATUS[0]}
 set -e
 log "compose up -> sidecar verdict: $((SECONDS - t1)) s, exit $code"
@@ -71,6 +93,14 @@ if [ "$MODE" = negative ]; then
     exit 1
 fi
 [ "$code" = 0 ] || exit "$code"
+
+if [ "$MODE" = gateway ]; then
+    log "from outside: keys, routes, TLS streaming, and no key in inspect, logs or reports"
+    REHEARSAL_BASE_URL="https://127.0.0.1:$PORT" REHEARSAL_CA=secrets/tls.crt \
+        REHEARSAL_KEYS=secrets/api-keys REHEARSAL_COMPOSE_FILE="$FILE" \
+        "$PY" -m pytest -q -m docker tests/rehearsal/test_gateway_stack.py
+    exit
+fi
 
 log "the seed guide's client snippets and the README's client examples against the stack"
 REHEARSAL_BASE_URL="http://127.0.0.1:$PORT" "$PY" -m pytest -q -m docker tests/rehearsal/test_seed_snippets.py \

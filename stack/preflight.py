@@ -330,6 +330,49 @@ def hf_token(ctx):
         "it is read at start and never written to the compose file"))
 
 
+KEYS_CAP = 1 << 20  # bytes of the key file read: a key file is a few lines
+
+
+def keys_file(compose_file: Path) -> Path | None:
+    """The API-key secret's file as the render names it (relative to the render's folder)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(compose_file.read_text(encoding="utf-8"))
+        return compose_file.parent / data["secrets"]["api_keys"]["file"]
+    except (OSError, KeyError, TypeError, yaml.YAMLError):
+        return None
+
+
+@check("api-keys")
+def api_keys(ctx):
+    if not ctx.profile.gateway:
+        return Finding("SKIP", "no gateway in this render", "none", "")
+    path = keys_file(ctx.compose_file)
+    need = "the gateway's keys: one per line, mode 600, owned by the user who runs make up"
+    if path is None:
+        return Finding("FAIL", "the render names no api_keys secret", need, "re-render it with generator.py --gateway")
+    try:
+        info = path.stat()
+        with open(path, "rb") as f:
+            text = f.read(KEYS_CAP).decode("utf-8", errors="replace")
+    except FileNotFoundError:
+        return Finding("FAIL", f"no key file at {path}", need, "make keys")
+    except OSError as exc:
+        return Finding("FAIL", f"cannot read {path} ({exc.strerror or exc})", need,
+                       "run make up as the file's owner, or re-create it with make keys")
+    count = sum(1 for line in text.splitlines() if line.strip())
+    if not count:
+        return Finding("FAIL", f"{path} holds no key", need, f"delete {path} and run make keys")
+    measured = f"{count} key(s) in {path} (not shown), mode {info.st_mode & 0o777:o}, uid {info.st_uid}"
+    if info.st_mode & 0o077:
+        return Finding("WARN", measured, need, f"chmod 600 {path}: other users of this host can read the keys")
+    if info.st_uid == 0:
+        return Finding("WARN", measured, need, "the gateway runs as the file's owner, here root: create it as "
+                       "a normal user (make keys), or chown it to one")
+    return Finding("PASS", measured, need, "")
+
+
 def _limit(value: int) -> str:
     return "unlimited" if value == RLIM_INFINITY else f"{value // 1024} KiB"
 

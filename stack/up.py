@@ -73,12 +73,12 @@ def compose(file: str, *args: str, timeout: float, capture: bool = True) -> subp
         raise DockerFailure(f"`{' '.join(command)}` took more than {timeout:.0f} s") from None
 
 
-def start_stack(file: str, service: str, timeout: float) -> None:
-    """`docker compose up -d SERVICE`, its progress shown as it comes (pulls take minutes).
+def start_stack(file: str, services: list[str], timeout: float) -> None:
+    """`docker compose up -d SERVICE...`, its progress shown as it comes (pulls take minutes).
 
     On failure, names the cause when the daemon's message is a known one.
     """
-    command = ["docker", "compose", "-f", file, "up", "-d", service]
+    command = ["docker", "compose", "-f", file, "up", "-d", *services]
     last: deque[str] = deque(maxlen=50)
     try:
         proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, errors="replace")
@@ -298,8 +298,10 @@ def run(file: str, service: str, sidecar: str | None, timeout: float,
         except docker.errors.ImageNotFound:
             say("image", f"{image}: not here yet, compose pulls or builds it (GLM images are ~20 GB)")
 
-    say("compose", f"docker compose -f {file} up -d {service}")
-    start_stack(file, service, up_timeout)
+    # The engine and what runs beside it in every profile (the gateway); not the sidecar's profile.
+    start = [service, *(name for name, cfg in services.items() if name != service and not cfg.get("profiles"))]
+    say("compose", f"docker compose -f {file} up -d {' '.join(start)}")
+    start_stack(file, start, up_timeout)
     ids = compose(file, "ps", "-a", "-q", service, timeout=COMPOSE_TIMEOUT).stdout.split()
     if not ids:
         raise DockerFailure(f"compose started no container for service {service!r}")

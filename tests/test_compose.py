@@ -99,10 +99,14 @@ def test_structure(name, loaded):
     assert mounts["/cache"]["type"] == "volume" and mounts["/cache"]["source"] == "jit-cache"
     assert "jit-cache" in cfg["volumes"]
 
-    # Port published on the bind address only.
-    (port,) = engine["ports"]
-    assert port["host_ip"] == p.bind
-    assert port["published"] == str(p.port) and port["target"] == spec.port
+    # Port published on the bind address only; with the gateway, only the gateway publishes one
+    # (tests/test_gateway_render.py).
+    if p.gateway:
+        assert "ports" not in engine
+    else:
+        (port,) = engine["ports"]
+        assert port["host_ip"] == p.bind
+        assert port["published"] == str(p.port) and port["target"] == spec.port
 
     # Healthcheck in python3 (no curl), waits through the load, engine timer raised to match.
     hc = engine["healthcheck"]
@@ -119,7 +123,8 @@ def test_structure(name, loaded):
     # The sidecar: after the engine is healthy, locked down, pointed at the served name.
     assert smoke["depends_on"]["engine"]["condition"] == "service_healthy"
     assert smoke["profiles"] == ["smoke"]  # plain `up -d` must not block on the load
-    assert smoke["environment"]["SMOKE_BASE_URL"] == f"http://engine:{spec.port}"
+    assert smoke["environment"]["SMOKE_BASE_URL"] == ("http://gateway:8080" if p.gateway
+                                                      else f"http://engine:{spec.port}")
     assert smoke["environment"]["SMOKE_MODEL"] == p.served_model_name
     assert smoke["read_only"] is True and smoke["cap_drop"] == ["ALL"]
     assert smoke["security_opt"] == ["no-new-privileges:true"]

@@ -22,7 +22,7 @@ from stack.rendered import Rendered, load_render
 ROOT = Path(__file__).resolve().parent.parent
 SMI = ROOT / "tests" / "fixtures" / "nvidia-smi"
 CHECK_NAMES = ["docker", "compose", "nvidia-runtime", "gpus", "gpu-memory", "gpu-arch", "disk", "port",
-               "hf-token", "memlock", "shm"]
+               "hf-token", "api-keys", "memlock", "shm"]
 ROOTFUL = {"ServerVersion": "28.2.2", "Runtimes": {"runc": {}, "nvidia": {}}, "SecurityOptions": ["name=seccomp"]}
 RENDERED = {"ipc": "host", "ulimits": {"memlock": -1, "stack": 67108864}}
 TB = 10**12
@@ -451,7 +451,9 @@ def test_a_healthy_gpu_host_exits_0(tmp_path):
     compose.write_text(render_compose(with_cache("vllm-default", tmp_path), tmp_path))
     host = FakeHost(env={"HF_TOKEN": "x"})
     report = preflight.preflight(compose, host)
-    assert [r.status for r in report.results] == ["PASS"] * len(CHECK_NAMES)
+    # No gateway in this render: its key file is not asked for.
+    assert [r.status for r in report.results] == [
+        "SKIP" if name == "api-keys" else "PASS" for name in CHECK_NAMES]
     assert report.exit_code == 0
 
 
@@ -532,3 +534,53 @@ def test_a_rehearsal_with_its_tiny_model_in_the_cache_passes_without_gpus(tmp_pa
 def test_a_rehearsal_without_its_tiny_model_says_how_to_build_it(tmp_path):
     r = results(MATRIX["rehearsal"].replace(hf_cache=str(tmp_path)), FakeHost(), tmp_path)["disk"]
     assert (r.status, r.fix) == ("FAIL", "build it: make tiny-model")
+
+
+# --- the gateway's key file (make keys) ---
+
+def gateway_render(tmp_path, keys: str | None, mode=0o600, uid=None):
+    """A --gateway render in tmp_path/compose whose key secret is tmp_path/secrets/api-keys."""
+    compose_dir = tmp_path / "compose"
+    compose_dir.mkdir(exist_ok=True)
+    profile = MATRIX["vllm-gateway"]
+    text = render_compose(profile, compose_dir)
+    # The render points at the repo's secrets/: point it at this test's folder instead.
+    (compose_dir / "compose.yaml").write_text(
+        text.replace(
+            f'file: "{os.path.relpath(ROOT, compose_dir)}/secrets/api-keys"', 'file: "../secrets/api-keys"'))
+    if keys is not None:
+        (tmp_path / "secrets").mkdir(exist_ok=True)
+        path = tmp_path / "secrets" / "api-keys"
+        path.write_text(keys)
+        path.chmod(mode)
+        if uid is not None and os.geteuid() == 0:
+            os.chown(path, uid, uid)
+    return profile, compose_dir
+
+
+@pytest.mark.parametrize("keys,mode,uid,status,text", [
+    (None, 0o600, None, "FAIL", "no key file at"),
+    ("\n\n", 0o600, None, "FAIL", "holds no key"),
+    ("glm5-k1-aaaaaaaaaaaaaaaa\nglm5-k2-bbbbbbbbbbbbbbbb\n", 0o600, 65534, "PASS", "2 key(s) in"),
+    ("glm5-k1-aaaaaaaaaaaaaaaa\n", 0o644, 65534, "WARN", "mode 644"),
+], ids=["missing", "empty", "two-keys", "world-readable"])
+def test_api_keys(tmp_path, keys, mode, uid, status, text):
+    profile, compose_dir = gateway_render(tmp_path, keys, mode, uid)
+    got = results(profile, FakeHost(), tmp_path, compose_dir=compose_dir)["api-keys"]
+    assert got.status == status and text in got.measured
+    assert "aaaaaaaa" not in got.measured + got.fix
+    if status != "PASS":
+        assert got.fix
+
+
+def test_api_keys_owned_by_root_is_a_warning(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("needs root to own a file as root")
+    profile, compose_dir = gateway_render(tmp_path, "glm5-k1-aaaaaaaaaaaaaaaa\n")
+    got = results(profile, FakeHost(), tmp_path, compose_dir=compose_dir)["api-keys"]
+    assert got.status == "WARN" and "root" in got.fix
+
+
+def test_api_keys_skipped_without_a_gateway(tmp_path):
+    got = results(MATRIX["vllm-default"], FakeHost(), tmp_path)["api-keys"]
+    assert got.status == "SKIP"

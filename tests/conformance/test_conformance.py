@@ -263,10 +263,12 @@ def test_engine_args_reach_the_engine_after_the_recipe(checkers, name):
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_traffic_goes_to_the_port_the_engine_listens_on(checkers, name):
-    """Published port, healthcheck and sidecar all target the port the engine parsed."""
+    """Published port, healthcheck and sidecar (or, with --gateway, nginx's upstream) all target
+    the port the engine parsed."""
     path, p, rank = CASES[name]
     listens = accepted(checkers, name)["values"]["port"]
-    services = yaml.safe_load(path.read_text())["services"]
+    render = yaml.safe_load(path.read_text())
+    services = render["services"]
     engine = services["engine"]
     for mapping in engine.get("ports", []):
         assert int(str(mapping).split("/")[0].rsplit(":", 1)[-1]) == listens, f"{name}: ports {mapping}"
@@ -275,6 +277,10 @@ def test_traffic_goes_to_the_port_the_engine_listens_on(checkers, name):
         return
     health = " ".join(engine["healthcheck"]["test"])
     assert re.search(rf":{listens}/health\b", health), f"{name}: healthcheck {health!r} misses port {listens}"
+    if "gateway" in services:
+        conf = services["gateway"]["environment"]["GATEWAY_NGINX_CONF"]
+        assert f"set $$engine engine:{listens};" in conf, f"{name}: the gateway's upstream misses port {listens}"
+        return
     smoke_url = services["smoke"]["environment"]["SMOKE_BASE_URL"]
     assert smoke_url.rstrip("/").endswith(f":{listens}"), f"{name}: SMOKE_BASE_URL {smoke_url}"
 

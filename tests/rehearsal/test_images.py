@@ -15,6 +15,7 @@ pytestmark = pytest.mark.docker
 ROOT = Path(__file__).resolve().parents[2]
 ENGINE = "glm5-compose/vllm-cpu:rehearsal"
 SIDECAR = "glm5-compose/smoke:local"
+GATEWAY = "glm5-compose/nginx:rehearsal"
 LABEL = "glm5-compose.inputs"
 
 
@@ -26,7 +27,7 @@ def docker(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
 def images(request):
     if "docker" not in (request.config.getoption("markexpr") or ""):
         pytest.skip("needs Docker: select with -m docker")
-    missing = [i for i in (ENGINE, SIDECAR) if docker("image", "inspect", i).returncode != 0]
+    missing = [i for i in (ENGINE, SIDECAR, GATEWAY) if docker("image", "inspect", i).returncode != 0]
     if missing:
         pytest.fail(f"missing images {missing}: run make rehearsal-images")
 
@@ -66,9 +67,24 @@ def test_sidecar_image_is_built_on_the_local_base():
     assert "--base-url" in out.stdout
 
 
+def test_gateway_image_is_debians_nginx_non_root():
+    cfg = config(GATEWAY)
+    assert cfg["User"] == "10003:10003"
+    assert cfg["Labels"][LABEL]
+    # What the render's gateway service runs: sh, mkfifo, cat, sed for the start script, wget for
+    # the healthcheck, nginx; as the render runs it (read-only, no capabilities).
+    out = docker("run", "--rm", "--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
+                 "--entrypoint", "sh", GATEWAY, "-c",
+                 "for c in mkfifo cat sed wget nginx id; do command -v $c >/dev/null || echo missing $c; done; "
+                 "nginx -v 2>&1; id -u")
+    assert out.returncode == 0, out.stderr
+    assert "missing" not in out.stdout
+    assert "nginx/1.22" in out.stdout and out.stdout.split()[-1] == "10003"
+
+
 def test_images_are_kept_when_their_inputs_are_unchanged():
     out = subprocess.run([str(ROOT / "scripts" / "images.sh"), "all"], capture_output=True,
                          text=True, timeout=120, env=os.environ)
     assert out.returncode == 0, out.stderr
-    for image in (ENGINE, SIDECAR):
+    for image in (ENGINE, SIDECAR, GATEWAY):
         assert f"{image} is up to date" in out.stderr
