@@ -75,9 +75,10 @@ class Target:
 
 REHEARSAL_MODEL = "glm5-compose/tiny-glm5"
 REHEARSAL_IMAGE = "glm5-compose/vllm-cpu:rehearsal"
-# The gateway: the official nginx image (stable branch); the rehearsal's is Debian's nginx
-# package on the local base (scripts/images.sh gateway).
-GATEWAY_IMAGE = "nginx:1.28.0-alpine"
+# The gateway: the official nginx image (stable branch), pinned by its digest as other
+# projects pin this tag; the rehearsal's is Debian's nginx package on the local base
+# (scripts/images.sh gateway).
+GATEWAY_IMAGE = "nginx:1.28.0-alpine@sha256:30f1c0d78e0ad60901648be663a710bdadf19e4c10ac6782c235200619158284"
 REHEARSAL_GATEWAY_IMAGE = "glm5-compose/nginx:rehearsal"
 
 

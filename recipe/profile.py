@@ -267,7 +267,7 @@ DEFAULTS = {
     "engine_args": Default(()),
     "env": Default(()),
     "gateway": Default(False),
-    "gateway_image": Default(GATEWAY_IMAGE),
+    "gateway_image": Default(GATEWAY_IMAGE, "nginx:1.28.0-alpine, pinned by digest"),
     "tls_cert": Default(None),
     "tls_key": Default(None),
     "rate_limit": Default(None, "none"),

@@ -207,11 +207,14 @@ def lint(path) -> list[dict]:
 
 @pytest.mark.parametrize("name", GATEWAYED)
 def test_compose_lint_passes_the_gateway(name):
-    """No high finding on the gateway; each medium suppressed with a reason (.compose-lint.yml)."""
+    """No high finding on the gateway; each medium suppressed with a reason (.compose-lint.yml),
+    but for the published port, which the team's lint policy keeps visible as the exposure signal."""
     mine = [f for f in lint(GOLDEN / f"{name}.yaml") if f["service"] == "gateway"]
     assert not [f for f in mine if f["severity"] in ("high", "critical")], mine
     for f in mine:
-        if f["severity"] == "medium":
+        if f["rule_id"] == "CL-0005":  # the published port: left visible on purpose (tests/test_lint.py)
+            assert MATRIX[name].bind == "0.0.0.0"
+        elif f["severity"] == "medium":
             assert f["suppressed"] and len(f["suppression_reason"]) > 40, f
 
 
