@@ -27,8 +27,9 @@ class Model:
 # GLM-5 (MLA + the DSA indexer; the latent KV is replicated on every TP rank, so per GPU = per
 # token): 78 layers x (512 latent + 64 RoPE dims). FP8 (vLLM's fp8_ds_mla: 512 fp8 bytes, 4 fp32
 # scales, 64 bf16 RoPE = 656 B) + the indexer's fp8 key (128 B + a 4 B scale) = 78 x 788 B, the
-# ~61.5 KB/token of the design notes. BF16 ("auto" where the engine keeps the checkpoint's
-# precision): 78 x (576 x 2 + 132) B.
+# ~61.5 KB/token of the design notes. BF16: 78 x (576 x 2 + 132) B. "auto" is BF16 on Hopper:
+# vLLM 0.32 switches GLM-5 (GlmMoeDsaForCausalLM) to an fp8 KV cache by itself only on SM10x
+# (vllm/model_executor/models/config.py), and SGLang's auto keeps the model's dtype.
 _GLM5_KV = {"fp8": 78 * (656 + 132), "auto": 78 * (576 * 2 + 132)}
 
 
