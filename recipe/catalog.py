@@ -29,7 +29,8 @@ class Model:
 # scales, 64 bf16 RoPE = 656 B) + the indexer's fp8 key (128 B + a 4 B scale) = 78 x 788 B, the
 # ~61.5 KB/token of the design notes. BF16: 78 x (576 x 2 + 132) B. "auto" is BF16 on Hopper:
 # vLLM 0.32 switches GLM-5 (GlmMoeDsaForCausalLM) to an fp8 KV cache by itself only on SM10x
-# (vllm/model_executor/models/config.py), and SGLang's auto keeps the model's dtype.
+# (vllm/model_executor/models/config.py); SGLang 0.5.23 picks bfloat16 for DSA models below SM10
+# (sglang/srt/arg_groups/overrides.py).
 _GLM5_KV = {"fp8": 78 * (656 + 132), "auto": 78 * (576 * 2 + 132)}
 
 
