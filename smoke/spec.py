@@ -8,9 +8,12 @@ once after them, so that (where the engine keeps counters) only this run's traff
   counters `vllm:spec_decode_num_drafts_total`, `..._num_draft_tokens_total` and
   `..._num_accepted_tokens_total`, one series per engine (summed here). Acceptance length
   = 1 + accepted / drafts, the formula of that class's docstring and vLLM's Grafana board.
-- SGLang (name from python/sglang/srt/metrics/collector.py, `SchedulerMetricsCollector`):
-  the gauge `sglang:spec_accept_length`, the mean accepted length over the scheduler's last
-  decode log interval (0 until one was logged); one series per DP rank (averaged here).
+- SGLang (names from sglang 0.5.23 sglang/srt/observability/metrics_collector.py; before
+  that, srt/metrics/collector.py): the gauge `sglang:spec_accept_length`, "accepted drafts +
+  bonus token per forward" over the scheduler's last decode log interval (0 until one was
+  logged), one series per rank (averaged here); and the counter
+  `sglang:spec_verify_calls_total`, whose growth during the run says whether enough was
+  drafted to judge.
 
 Floors (the acceptance length counts the bonus token, so 1.0 = every draft rejected):
 - mtp 1.3: the lowest published healthy GLM-5 figure is the vLLM recipe's 1.64 (n=3, likely
@@ -20,7 +23,7 @@ Floors (the acceptance length counts the bonus token, so 1.0 = every draft rejec
 - eagle 2.0: SGLang's cookbook measures 3.48-3.52 for EAGLE 3/1/4 on GLM-5 (8x H200, 8x
   B200); 2.0 keeps 1.0 of those 2.48 extra tokens per step, well clear of a collapse (~1.0)
   yet tolerant of the short, varied answers this sidecar asks for.
-Fewer than MIN_DRAFTS drafts (vLLM) say too little to judge: SKIP.
+Fewer than MIN_DRAFTS drafts (vLLM) or verify calls (SGLang) this run say too little: SKIP.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ VLLM_DRAFTS = "vllm:spec_decode_num_drafts_total"
 VLLM_DRAFT_TOKENS = "vllm:spec_decode_num_draft_tokens_total"
 VLLM_ACCEPTED = "vllm:spec_decode_num_accepted_tokens_total"
 SGLANG_ACCEPT_LENGTH = "sglang:spec_accept_length"
+SGLANG_VERIFY_CALLS = "sglang:spec_verify_calls_total"
 
 
 def _metrics(client: Client) -> Exchange:
@@ -108,10 +112,7 @@ def judge(method: str, ex: dict[str, Exchange]) -> CheckResult:
     if now is not None:
         return _judge_vllm(method, now, ex.get("metrics-before"))
     if SGLANG_ACCEPT_LENGTH in series:
-        values = [v for v in series[SGLANG_ACCEPT_LENGTH] if v > 0]
-        if not values:
-            return skipped(NAME, f"{SGLANG_ACCEPT_LENGTH} is 0: no speculative decode interval logged yet")
-        return _verdict(method, sum(values) / len(values), f"{SGLANG_ACCEPT_LENGTH} (last decode log interval)")
+        return _judge_sglang(method, series, ex.get("metrics-before"))
     return skipped(NAME, f"no speculative-decoding series in /metrics (looked for {VLLM_DRAFTS} and "
                          f"{SGLANG_ACCEPT_LENGTH}): the engine does not speculate")
 
@@ -127,6 +128,21 @@ def _judge_vllm(method: str, now: Counters, before_ex: Exchange | None) -> Check
         return skipped(NAME, f"only {drafts:.0f} drafts {span} (at least {MIN_DRAFTS} to judge)")
     per_draft = f", {tokens / drafts:.3g} tokens per draft" if tokens else ""
     return _verdict(method, 1 + accepted / drafts, f"{accepted:.0f} accepted in {drafts:.0f} drafts {span}{per_draft}")
+
+
+def _judge_sglang(method: str, series: dict[str, list[float]], before_ex: Exchange | None) -> CheckResult:
+    values = [v for v in series[SGLANG_ACCEPT_LENGTH] if v > 0]
+    if not values:
+        return skipped(NAME, f"{SGLANG_ACCEPT_LENGTH} is 0: no speculative decode interval logged yet")
+    basis = f"{SGLANG_ACCEPT_LENGTH}, the last decode log interval"
+    before = parse_metrics(before_ex.body or "") if before_ex is not None and before_ex.ok else {}
+    if SGLANG_VERIFY_CALLS in series and SGLANG_VERIFY_CALLS in before:
+        calls = sum(series[SGLANG_VERIFY_CALLS]) - sum(before[SGLANG_VERIFY_CALLS])
+        if 0 <= calls < MIN_DRAFTS:
+            return skipped(NAME, f"only {calls:.0f} speculative verify calls this run (at least {MIN_DRAFTS} to judge)")
+        if calls >= 0:
+            basis += f", after {calls:.0f} verify calls this run"
+    return _verdict(method, sum(values) / len(values), basis)
 
 
 def _verdict(method: str, length: float, basis: str) -> CheckResult:

@@ -59,15 +59,18 @@ def test_too_few_drafts_are_a_skip():
     assert r.status.value == "SKIP" and r.detail == "only 0 drafts this run (at least 32 to judge)"
 
 
-@pytest.mark.parametrize("fixture, status, words", [
-    ("sglang-eagle-healthy", "PASS", "acceptance length 3.47 (sglang:spec_accept_length (last decode log interval)); "
-                                     "eagle floor 2.0"),
-    ("sglang-eagle-collapsed", "FAIL", "acceptance length 1.02"),
-    ("sglang-eagle-idle", "SKIP", "sglang:spec_accept_length is 0: no speculative decode interval logged yet"),
-    ("vllm-no-spec", "SKIP", "no speculative-decoding series in /metrics"),
+@pytest.mark.parametrize("fixture, before, status, words", [
+    ("sglang-eagle-healthy", "sglang-eagle-before", "PASS",
+     "acceptance length 3.47 (sglang:spec_accept_length, the last decode log interval, after 400 verify calls "
+     "this run); eagle floor 2.0"),
+    ("sglang-eagle-collapsed", "sglang-eagle-before", "FAIL", "acceptance length 1.02"),
+    ("sglang-eagle-healthy", "sglang-eagle-healthy", "SKIP", "only 0 speculative verify calls this run"),
+    ("sglang-eagle-idle", "sglang-eagle-idle", "SKIP",
+     "sglang:spec_accept_length is 0: no speculative decode interval logged yet"),
+    ("vllm-no-spec", "vllm-no-spec", "SKIP", "no speculative-decoding series in /metrics"),
 ])
-def test_sglang_and_a_server_without_speculation(fixture, status, words):
-    r = judge("eagle", fixture, fixture)
+def test_sglang_and_a_server_without_speculation(fixture, before, status, words):
+    r = judge("eagle", fixture, before)
     assert r.status.value == status and words in r.detail, r
     assert (r.hint == hints.SPEC_COLLAPSED) == (status == "FAIL")
 
@@ -120,3 +123,22 @@ def test_mtp_collapsed_through_the_cli_fails_the_run(engine, run_smoke):
 def test_eagle_without_a_metrics_endpoint_skips(engine, run_smoke):
     run = run_smoke(engine.url, "--speculative", "eagle")
     assert run.code == 0 and run.status("spec-decode") == "SKIP", run.out
+
+
+# --- whole pages recorded for the bench (tests/bench/fixtures/README.md) ----------------------
+
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "fixtures"
+
+
+@pytest.mark.parametrize("method, page, status, words", [
+    # a real vLLM 0.32 CPU server with ngram speculation (k=3): 22 of 61 drafts' tokens accepted
+    ("mtp", "vllm-0.32-cpu-ngram", "PASS", "acceptance length 1.36 (22 accepted in 61 drafts this run, 3 tokens per draft)"),
+    ("mtp", "vllm-0.32-cpu-nospec", "SKIP", "no speculative-decoding series in /metrics"),
+    ("eagle", "sglang-0.5.23-eagle", "PASS", "acceptance length 3.50 (sglang:spec_accept_length, the last decode log "
+                                             "interval, after 1758 verify calls this run)"),
+    ("eagle", "sglang-0.5.23-nospec", "SKIP", "sglang:spec_accept_length is 0"),
+])
+def test_whole_recorded_pages_of_both_engines(method, page, status, words):
+    ex = {f"metrics-{when}": metrics((BENCH / f"{page}-{when}.prom").read_text()) for when in ("before", "after")}
+    r = spec.judge(method, ex)
+    assert r.status.value == status and words in r.detail, r
