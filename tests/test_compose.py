@@ -12,6 +12,7 @@ from stack.rendered import load_render
 from recipe.catalog import MODELS
 from recipe.goldens import MATRIX
 from recipe.render import ROOT
+from smoke.spec import METHODS as SIDECAR_SPECULATIVE
 
 GOLDEN = ROOT / "tests" / "golden"
 
@@ -126,6 +127,9 @@ def test_structure(name, loaded):
     assert smoke["environment"]["SMOKE_BASE_URL"] == ("http://gateway:8080" if p.gateway
                                                       else f"http://engine:{spec.port}")
     assert smoke["environment"]["SMOKE_MODEL"] == p.served_model_name
+    # The spec-decode check knows what the engine was told (off = SKIP).
+    assert smoke["environment"]["SMOKE_SPECULATIVE"] == p.speculative
+    assert p.speculative in SIDECAR_SPECULATIVE  # the sidecar accepts every value a render writes
     assert smoke["read_only"] is True and smoke["cap_drop"] == ["ALL"]
     assert smoke["security_opt"] == ["no-new-privileges:true"]
     assert smoke["mem_limit"] == "536870912" and smoke["cpus"] == 1.0  # bounded next to the engine
