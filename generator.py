@@ -138,6 +138,9 @@ def main(output, stdout, force, **options):
                 raise RecipeError("--output", output, text_problem(output) or "should not be empty",
                                   "give a path on one line, without control characters")
             output = Path(output)
+            if output.name in ("", ".", ".."):
+                raise RecipeError("--output", output, "names a folder, not a file",
+                                  "give a file name, e.g. compose/glm5.yaml")
         prof = profile.build(**options)
         if stdout:
             texts = [render.render_compose(prof, Path.cwd(), rank) for rank in range(prof.nodes)]

@@ -239,7 +239,8 @@ DEFAULTS = {
     "nodes": Default(1),
     "tp": Default(lambda v: max(v["gpus"], 1) * (1 if _engine(v).nodes_tp == "node" else v["nodes"]),
                   "--gpus; two hosts: 8 on vLLM (x PP 2), 16 on SGLang"),
-    "pp": Default(lambda v: max(max(v["gpus"], 1) * v["nodes"] // v["tp"], 1) if v["nodes"] > 1 else 1,
+    # max(tp, 1): a --tp 0 is refused by its rule, after the defaults are resolved.
+    "pp": Default(lambda v: max(max(v["gpus"], 1) * v["nodes"] // max(v["tp"], 1), 1) if v["nodes"] > 1 else 1,
                   "1; two hosts: the GPUs of both / --tp"),
     "gpu_ids": Default(None),
     "speculative": Default(lambda v: "off" if v["pp"] > 1 and not _engine(v).speculative_with_pp

@@ -36,12 +36,12 @@ def run(tmp_path, monkeypatch):
     monkeypatch.setattr(generator, "LAST_RENDER", state / ".last-render")
     monkeypatch.setattr(generator, "DEFAULT_DIR", state)
 
-    def invoke(*args):
+    def invoke(*args, catch=False):
         # A hang (a FIFO opened for reading) fails the test instead of blocking the suite.
         signal.signal(signal.SIGALRM, hung)
         signal.alarm(20)
         try:
-            return CliRunner().invoke(generator.main, list(args), catch_exceptions=False)
+            return CliRunner().invoke(generator.main, list(args), catch_exceptions=catch)
         finally:
             signal.alarm(0)
 
@@ -350,3 +350,38 @@ def test_any_other_address_is_named_as_exposed(run, tmp_path, bind, stdout):
             "can use it and its management routes.") in result.stderr.splitlines()
     if stdout:
         assert "published on" not in result.stdout  # the render itself stays clean
+
+
+# --- 9. no odd value of any option is a traceback ----------------------------------------------
+
+ODD = ["", " ", "-", "0", "-1", "1e309", "nan", "99999999999999999999999", "0x10", "٣", "a" * 5000, "'", "\\",
+       "$(id)", "${X}", "\x00", "\n", "é", "🙂", "..", "/", "//x", "-h", "1,2", ",", "0,,1", "::", "256.1.1.1"]
+ALL_OPTIONS = ["--engine", "--model", "--gpu-type", "--gpus", "--tp", "--gpu-ids", "--speculative", "--spec-tokens",
+               "--mem-fraction", "--max-model-len", "--served-model-name", "--port", "--bind", "--hf-cache", "--image",
+               "--tool-call-parser", "--reasoning-parser", "--start-period", "--output", "--nodes", "--head-address",
+               "--iface", "--max-num-seqs", "--kv-cache-dtype", "--restart", "--engine-args", "--env", "--pp"]
+PROFILES = {"default": [], "rehearsal": ["--rehearsal"], "sglang": ["--engine", "sglang"],
+            "two-hosts": ["--nodes", "2", "--head-address", "10.0.0.1", "--gpu-type", "h100"]}
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_no_odd_value_is_a_traceback(run, tmp_path, monkeypatch, profile):
+    """Every option x odd values (empty, huge, NaN, non-ASCII digits, shell and Compose syntax, a
+    path with no name, ...): exit 0, or exit 2 with one line (Click's own type errors keep their
+    usage block). Two found this way: --tp 0 with two hosts (ZeroDivisionError) and --output /
+    with two hosts (ValueError)."""
+    monkeypatch.chdir(tmp_path)  # an --output such as "-" or "--stdout" is a file name here
+    broken = []
+    for option in ALL_OPTIONS:
+        for value in ODD:
+            args = [*PROFILES[profile], option, value]
+            if option == "--output":
+                if value and value[0] not in "/-":
+                    args[-1] = str(tmp_path / value)
+            else:
+                args.append("--stdout")
+            result = run(*args, catch=True)
+            one_line = result.stderr.startswith("Usage:") or len(result.stderr.splitlines()) == 1
+            if result.exit_code not in (0, 2) or (result.exit_code == 2 and not one_line):
+                broken.append((args, result.exit_code, repr(result.exception), result.stderr[-300:]))
+    assert broken == []
