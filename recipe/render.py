@@ -225,6 +225,8 @@ def render_compose(p: Profile, out_dir: Path | None = None, rank: int = 0) -> st
         # Both hosts' services are called engine: on a shared network, name the head by address.
         smoke_url=(gateway["url"] if gateway else f"http://{api_host}:{api_port}" if on_host
                    else f"http://{p.head_address}:{e.port}" if node else f"http://engine:{e.port}"),
+        # The gateway keeps /metrics off its routes: the spec-decode check reads the engine's.
+        metrics_url=f"http://engine:{e.port}" if gateway else None,
         devices=["/dev/infiniband"] if p.ib else [],
         # RDMA registers (pins) memory: IPC_LOCK, as vLLM's multi-node docs say for GPUDirect.
         cap_add=["IPC_LOCK"] if p.ib else [],

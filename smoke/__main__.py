@@ -136,6 +136,9 @@ def _opt(*decls, envvar, **kw):
            "/run/secrets/api_keys) and run the auth check. Never printed.")
 @_opt("--api-key", envvar="SMOKE_API_KEY", metavar="KEY",
       help="The bearer key itself (prefer --api-key-file: an argv is visible to every user). Never printed.")
+@_opt("--metrics-url", envvar="SMOKE_METRICS_URL", type=BaseUrl(),
+      help="Where the spec-decode check reads /metrics, when --base-url is a gateway that keeps it for "
+           "monitoring (e.g. http://engine:8000); no key is sent there.  [default: --base-url]")
 @_opt("--report", envvar="SMOKE_REPORT", metavar="PATH", help="Write the JSON report here (its folder must exist).")
 @_opt("--deadline", envvar="SMOKE_DEADLINE", type=Seconds(), default=3600.0, show_default=True,
       help="Seconds to wait for readiness (a GLM-5 load takes 10-40 min).")
@@ -148,7 +151,7 @@ def _opt(*decls, envvar, **kw):
 @_opt("--speculative", envvar="SMOKE_SPECULATIVE", type=click.Choice(spec.METHODS), default="off",
       show_default=True, help="Speculative decoding the engine was started with: mtp (vLLM) or eagle (SGLang) "
                               "turn on the spec-decode check, which reads /metrics.")
-def main(base_url, model, api_key_file, api_key, report, deadline, timeout, poll_interval, temperature, speculative):
+def main(base_url, model, api_key_file, api_key, metrics_url, report, deadline, timeout, poll_interval, temperature, speculative):
     """Wait for an OpenAI-compatible GLM-5 server (vLLM or SGLang) to become ready, then check
     that chat, reasoning (on and off) and tool calls come back correctly parsed, streamed and
     not; with --speculative, that drafts are still accepted; with a key, that the gateway
@@ -176,9 +179,11 @@ def main(base_url, model, api_key_file, api_key, report, deadline, timeout, poll
     out = sys.stdout
     print(f"[smoke] {url} model {model!r}: waiting for readiness (deadline {deadline:g} s)", file=out, flush=True)
     client = Client(base_url, key, timeout)
+    # The key is the gateway's: never sent to another URL.
+    metrics = Client(metrics_url, None, timeout) if metrics_url else None
     checks = ALL_CHECKS + [spec.check(speculative), auth.check(key is not None)]
     result = run(client, model, deadline_s=deadline, poll_s=poll_interval, out=out, temperature=temperature,
-                 checks=checks, probes={**spec.PROBES, **auth.PROBES})
+                 checks=checks, probes={**spec.probes(metrics), **auth.PROBES})
     print_table(result, out)
     if report:
         try:

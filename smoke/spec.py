@@ -50,14 +50,18 @@ SGLANG_ACCEPT_LENGTH = "sglang:spec_accept_length"
 SGLANG_VERIFY_CALLS = "sglang:spec_verify_calls_total"
 
 
-def _metrics(client: Client) -> Exchange:
-    return client.get("/metrics", timeout=min(METRICS_TIMEOUT, client.timeout), parse="text")
+def probes(metrics: Client | None = None) -> dict[str, Probe]:
+    """The two /metrics reads, from `metrics` when given (the engine itself, when the chats go
+    through a gateway that keeps /metrics off its routes), else from the run's own client."""
+
+    def read(client: Client) -> Exchange:
+        c = metrics or client
+        return c.get("/metrics", timeout=min(METRICS_TIMEOUT, c.timeout), parse="text")
+
+    return {"metrics-before": Probe(read, "before"), "metrics-after": Probe(read, "after")}
 
 
-PROBES = {
-    "metrics-before": Probe(_metrics, "before"),
-    "metrics-after": Probe(_metrics, "after"),
-}
+PROBES = probes()
 
 _SAMPLE = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})?[ \t]+(\S+)(?:[ \t]+\S+)?")
 

@@ -129,6 +129,8 @@ def test_structure(name, loaded):
     assert smoke["environment"]["SMOKE_MODEL"] == p.served_model_name
     # The spec-decode check knows what the engine was told (off = SKIP).
     assert smoke["environment"]["SMOKE_SPECULATIVE"] == p.speculative
+    # Behind the gateway (which keeps /metrics for monitoring) the check reads the engine's.
+    assert smoke["environment"].get("SMOKE_METRICS_URL") == (f"http://engine:{spec.port}" if p.gateway else None)
     assert p.speculative in SIDECAR_SPECULATIVE  # the sidecar accepts every value a render writes
     assert smoke["read_only"] is True and smoke["cap_drop"] == ["ALL"]
     assert smoke["security_opt"] == ["no-new-privileges:true"]

@@ -78,6 +78,7 @@ class HostileServer:
         self.routes = {**DEFAULTS, **routes}
         self.stop = threading.Event()
         self.seen: list[str] = []
+        self.heads: list[bytes] = []  # each request's head as received
         outer = self
 
         class Handler(socketserver.BaseRequestHandler):
@@ -113,6 +114,7 @@ class HostileServer:
         except (OSError, ValueError, IndexError):
             return
         self.seen.append(path)
+        self.heads.append(data[:head_end])
         route = self.routes.get(path) or answer(b'{"error": "not found"}', 404)
         try:
             route(Request(sock, method, path, self.stop))

@@ -142,3 +142,28 @@ def test_whole_recorded_pages_of_both_engines(method, page, status, words):
     ex = {f"metrics-{when}": metrics((BENCH / f"{page}-{when}.prom").read_text()) for when in ("before", "after")}
     r = spec.judge(method, ex)
     assert r.status.value == status and words in r.detail, r
+
+
+def test_through_a_gateway_metrics_come_from_the_engine_without_the_key(engine, run_smoke):
+    from hostile import HostileServer, answer
+
+    engine.api_key = "sk-gateway-key"  # the fake plays the gateway: no /metrics there
+    pages = iter([prom("vllm-mtp-healthy-0"), prom("vllm-mtp-healthy-1")])
+
+    def metrics_page(r):
+        answer(next(pages).encode(), ctype="text/plain; version=0.0.4")(r)
+
+    with HostileServer({"/metrics": metrics_page}) as inside:
+        run = run_smoke(engine.url, "--api-key", "sk-gateway-key", "--speculative", "mtp", "--metrics-url", inside.url)
+    assert run.code == 0, run.out
+    assert run.status("spec-decode") == "PASS" and run.status("auth") == "PASS"
+    assert inside.seen == ["/metrics", "/metrics"]
+    assert not any(b"sk-gateway-key" in h or b"authorization" in h.lower() for h in inside.heads)
+    assert engine.metrics_reads == 0
+
+
+def test_through_a_gateway_without_a_metrics_url_the_check_says_why_it_skips(engine, run_smoke):
+    engine.api_key = "sk-gateway-key"
+    run = run_smoke(engine.url, "--api-key", "sk-gateway-key", "--speculative", "mtp")
+    assert run.status("spec-decode") == "SKIP"
+    assert "/metrics answered HTTP 404" in run.check("spec-decode")["detail"]
