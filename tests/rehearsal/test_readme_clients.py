@@ -63,3 +63,16 @@ def test_the_streamed_tool_call_example(url):
     tool = next(b for b in blocks("python") if "stream=True" in b)
     out = run([sys.executable, "-c"], tool, url)
     assert out.strip().splitlines()[-1] == "tool_calls get_weather {'city': 'Tokyo'}"
+
+
+def test_the_operator_paths_tool_call(url):
+    """Step 7 of the README's path from zero to a served tool call."""
+    text = (ROOT / "README.md").read_text()
+    path = text.split("\n## From zero to a served tool call\n", 1)[1].split("\n## ", 1)[0]
+    (call,) = [b for b in re.findall(r"```bash\n(.*?)```", path, re.S) if "curl" in b]
+    answer = json.loads(run(["bash", "-c"], call, url))
+    choice = answer["choices"][0]
+    assert choice["finish_reason"] == "tool_calls"
+    (tool_call,) = choice["message"]["tool_calls"]
+    assert tool_call["function"]["name"] == "get_weather"
+    assert json.loads(tool_call["function"]["arguments"]) == {"city": "Tokyo"}
