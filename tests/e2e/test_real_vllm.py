@@ -7,6 +7,7 @@ Needs `make vllm-env tiny-model`; run with `make e2e`.
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -33,12 +34,13 @@ def rendered_vllm_args(**options) -> list[str]:
     return yaml.safe_load(text)["services"]["engine"]["command"]
 
 
-def smoke_against(args: list[str], tmp_path: Path, name: str, *extra: str):
-    """Serve the tiny model with these engine args, run the sidecar once, stop the server.
+def smoke_against(args: list[str], tmp_path: Path, name: str, *extra: str, server_extra: tuple[str, ...] = ()):
+    """Serve the tiny model with these engine args (+ `server_extra`, after the CPU rewrite), run
+    the sidecar once with `extra`, stop the server.
 
     Returns (exit code, report, checks by name, output, seconds the server took to start)."""
     report = tmp_path / f"{name}.json"
-    with start_vllm(cpu_compatible(args, model=TINY_REPO), port=free_port(), hf_home=TINY_HF,
+    with start_vllm(cpu_compatible(args, model=TINY_REPO) + list(server_extra), port=free_port(), hf_home=TINY_HF,
                     log_path=tmp_path / f"{name}.log", timeout=300) as server:
         proc = subprocess.run(
             [sys.executable, "-m", "smoke", "--base-url", server.url, "--model", "glm-5-fp8",
@@ -119,3 +121,20 @@ def test_a_template_that_drops_tool_results_fails_with_the_content_format_hint(t
     assert check["status"] == "FAIL" and check["hint"] == hints.TOOL_RESULT_MISSING, check
     assert "--chat-template-content-format string" in check["hint"]
     assert "<tool_response></tool_response>" in check["detail"]
+
+
+def test_spec_decode_reads_a_speculating_vllm_s_own_counters(tmp_path):
+    # MTP needs GLM-5's MTP layers; ngram is the speculation vLLM runs on a CPU. Its drafts on
+    # the tiny model are mostly rejected (acceptance length ~1.1 seen), so judged against the
+    # MTP floor the check must FAIL from this run's counters with the regressions' hint: the
+    # real engine's collapse, not a fixture's. (Other checks may fail too: with ngram, vLLM 0.32
+    # on CPU mixes text across batched requests; they are not judged here.)
+    ngram = json.dumps({"method": "ngram", "num_speculative_tokens": 3, "prompt_lookup_min": 2, "prompt_lookup_max": 4})
+    _, report, checks, out, _ = smoke_against(rendered_vllm_args(), tmp_path, "ngram", "--speculative", "mtp",
+                                              server_extra=("--speculative-config", ngram))
+    spec = checks["spec-decode"]
+    assert re.match(r"acceptance length \d\.\d\d \(\d+ accepted in \d+ drafts this run, [\d.]+ tokens per draft\); "
+                    r"mtp floor 1\.3$", spec["detail"]), spec
+    assert spec["status"] == "FAIL" and spec["hint"] == hints.SPEC_COLLAPSED, spec
+    reads = [r for r in report["requests"] if r["path"] == "/metrics"]
+    assert [r["probe"] for r in reads] == ["metrics-before", "metrics-after"] and all(r["kind"] == "ok" for r in reads)
