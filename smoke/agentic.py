@@ -14,6 +14,7 @@ each check is a pure function of the exchanges.
 from __future__ import annotations
 
 import json
+import time
 from typing import Callable
 
 from . import hints
@@ -86,14 +87,16 @@ def rendered_prompt(client: Client, body: dict) -> Exchange:
     SGLang since 0.5.x, apply the template as a chat request would, vLLM with its
     --chat-template-content-format), then /detokenize of those tokens. A failed step is
     returned as it is."""
-    tok = client.post("/tokenize", body)
+    # Both steps share one --timeout, so this probe ends on time like every other.
+    deadline = time.monotonic() + client.timeout
+    tok = client.post("/tokenize", body, deadline)
     if not tok.ok:
         return tok
     tokens = tok.body.get("tokens") if isinstance(tok.body, dict) else None
     if not isinstance(tokens, list) or not all(isinstance(t, int) for t in tokens):
         tok.kind, tok.detail = Kind.NOT_JSON, f"/tokenize answered without a `tokens` list: {excerpt(tok.text, 120)!r}"
         return tok
-    detok = client.post("/detokenize", {"model": body["model"], "tokens": tokens})
+    detok = client.post("/detokenize", {"model": body["model"], "tokens": tokens}, deadline)
     detok.path = "/tokenize + /detokenize"
     detok.latency_s += tok.latency_s
     return detok

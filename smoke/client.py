@@ -118,9 +118,10 @@ class Client:
             ex = self.request("POST", "/v1/chat/completions", body, stream=stream, deadline=deadline)
         return ex
 
-    def post(self, path: str, body: dict) -> Exchange:
-        """POST a JSON body to a non-streaming endpoint (e.g. vLLM's /tokenize); not retried."""
-        return self.request("POST", path, body)
+    def post(self, path: str, body: dict, deadline: float | None = None) -> Exchange:
+        """POST a JSON body to a non-streaming endpoint (e.g. vLLM's /tokenize); not retried.
+        `deadline` (time.monotonic()) lets several calls share one --timeout."""
+        return self.request("POST", path, body, deadline=deadline)
 
     # --- the one exchange -------------------------------------------------------------------
 
