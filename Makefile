@@ -21,13 +21,13 @@ RENDER = "$${GLM5_COMPOSE_FILE:-$$(grep -m1 . .last-render 2>/dev/null || echo c
 # `docker compose`, or the fix when the Compose v2 plugin is missing (scripts/compose.sh).
 COMPOSE ?= scripts/compose.sh -f $(RENDER)
 # What an operator runs, in order; `make help` lists these first.
-OPERATOR_TARGETS := venv generate preflight download up smoke logs down
+OPERATOR_TARGETS := venv generate preflight download up smoke bench monitoring logs down
 # With --gateway: the gateway and the sidecar read secrets/api-keys, which Compose mounts with the
 # file's own owner and mode (600), so the gateway runs as that owner (never root when you are not).
 export GATEWAY_USER ?= $(shell stat -c %u:%g secrets/api-keys 2>/dev/null)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv generate up down logs smoke test lint sglang-shapes e2e rehearse rehearse-negative rehearse-gateway test-docker golden bench-cli bench-up bench-rehearsal bench-smoke
+.PHONY: help venv generate up down logs smoke bench monitoring test lint sglang-shapes e2e rehearse rehearse-negative rehearse-gateway test-docker golden bench-cli bench-up bench-rehearsal bench-smoke
 
 help: ## this list
 	@echo 'Operator targets, in the order you run them (ARGS="..." passes options to the tool):'
@@ -55,7 +55,14 @@ up: $(VENV)/.stamp ## start what the last generate wrote, follow the load phase 
 	SMOKE_USER=$$(stat -c %u:%g reports) $(PY) -m stack.up --compose-file $(RENDER) $(ARGS)
 
 down: ## stop the stack (the HF cache and the JIT-cache volume stay; ARGS=-v drops the JIT cache)
-	$(COMPOSE) down $(ARGS)
+	$(COMPOSE) --profile smoke --profile bench --profile monitoring down $(ARGS)
+
+bench: ## benchmark the running stack (AIPerf in the bench container): reports/bench-<time>.json, .md, .png (e.g. ARGS="--workload chat-1k1k --concurrency 1,16")
+	@mkdir -p reports
+	BENCH_USER=$$(stat -c %u:%g reports) $(COMPOSE) --profile bench run --rm --no-deps bench $(ARGS)
+
+monitoring: ## start Prometheus (recording rules) and Grafana (our dashboard) for the running stack, on --bind
+	$(COMPOSE) --profile monitoring up -d $(ARGS)
 
 logs: ## follow the engine's logs (e.g. ARGS="--tail 200")
 	$(COMPOSE) logs -f $(ARGS) engine

@@ -64,6 +64,9 @@ def option(*decls, help: str, **kw):
 @option("--port", type=int, help="Host port to publish.")
 @option("--bind", help="Host address to publish on; 0.0.0.0 exposes the API to your network. "
         "With --nodes 2: the address the engine listens on (host networking).")
+@option("--prometheus-port", type=int, help="Host port of Prometheus (the monitoring profile: "
+        "make monitoring), on 127.0.0.1.")
+@option("--grafana-port", type=int, help="Host port of Grafana (the monitoring profile), on 127.0.0.1.")
 @option("--head-address", help="With --nodes 2 (required): the head host's private IPv4 address, "
         "which the worker reaches.")
 @option("--iface", help="With --nodes 2: the network interface between the hosts (sets "

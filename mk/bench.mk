@@ -25,3 +25,8 @@ test-bench: bench-env ## bench/ tests with AIPerf's venv: metrics arithmetic, re
 .PHONY: test-monitoring
 test-monitoring: $(VENV)/.stamp ## promtool checks the Prometheus config, recording rules (and their unit tests), dashboard queries
 	PROMTOOL=$$(scripts/promtool.sh $(CACHE)) MONITORING_REQUIRED=1 $(PY) -m pytest -q tests/monitoring
+
+# The bench and monitoring profiles on the rehearsal stack (Docker, no GPU).
+.PHONY: rehearse-bench
+rehearse-bench: $(VENV)/.stamp ## make bench + Prometheus on the rehearsal stack: a real report, the engine's series, the rules' results
+	CACHE=$(CACHE) PY=$(PY) scripts/rehearse-bench.sh

@@ -48,6 +48,16 @@ MODELS = {
 }
 
 
+# The monitoring profile's images: the upstream ones for users, pinned. Where no image can be
+# pulled (the rehearsal), Prometheus is built from Debian's package (scripts/images.sh
+# prometheus) and there is no Grafana.
+PROMETHEUS_IMAGE = "prom/prometheus:v3.5.0"
+GRAFANA_IMAGE = "grafana/grafana:12.1.0"
+REHEARSAL_PROMETHEUS_IMAGE = "glm5-compose/prometheus:rehearsal"
+# The bench profile's image: built from bench/Dockerfile (AIPerf), like the sidecar's.
+BENCH_IMAGE = "glm5-compose/bench:local"
+
+
 @dataclass(frozen=True)
 class Target:
     """Hardware a deployment is rendered for: a GPU type, or the CPU of a rehearsal.
@@ -73,6 +83,14 @@ class Target:
     # hosts, so there is no port mapping); a name = that Docker network (the rehearsal's two
     # containers on one machine; the test creates it).
     node_network: str | None = None
+    # Monitoring: Prometheus's image and scrape interval, Grafana's image (None: none rendered).
+    prometheus_image: str = PROMETHEUS_IMAGE
+    grafana_image: str | None = GRAFANA_IMAGE
+    scrape_interval_s: int = 15
+    # What `make bench` runs by default (bench/workloads.py names), and the CPUs its container
+    # may use (Docker refuses more than the host has: the rehearsal's machine may have 2).
+    bench_workloads: tuple[str, ...] = ("chat-1k1k", "long-8k1k")
+    bench_cpus: int = 4
 
 
 REHEARSAL_MODEL = "glm5-compose/tiny-glm5"
@@ -105,7 +123,9 @@ TARGETS = {
                                          speculative="off", mem_fraction=None, max_model_len=8192,
                                          offline=True, hf_cache=rehearsal_cache,
                                          gateway_image=REHEARSAL_GATEWAY_IMAGE),
-               node_network="glm5-nodes-rehearsal"),
+               node_network="glm5-nodes-rehearsal",
+               prometheus_image=REHEARSAL_PROMETHEUS_IMAGE, grafana_image=None, scrape_interval_s=5,
+               bench_workloads=("rehearsal",), bench_cpus=1),
     )
 }
 

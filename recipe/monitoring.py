@@ -10,6 +10,13 @@ from __future__ import annotations
 
 SCRAPE_INTERVAL_S = 15
 RULES_FILE = "rules.yml"  # next to the config inside the container (/etc/prometheus)
+# Arguments after the image's entrypoint (prometheus in both the upstream and the Debian image).
+PROMETHEUS_COMMAND = (
+    "--config.file=/etc/prometheus/prometheus.yml",
+    "--storage.tsdb.path=/prometheus",
+    "--storage.tsdb.retention.time=15d",
+    "--web.listen-address=:9090",
+)
 
 
 def prometheus_config(engine_host: str, engine_port: int, *,
@@ -24,7 +31,7 @@ def prometheus_config(engine_host: str, engine_port: int, *,
                 "metrics_path": "/metrics",
                 # A GLM-5 /metrics page is ~100 KB; a runaway one must not fill Prometheus.
                 "body_size_limit": "16MB",
-                "scrape_timeout": "10s",
+                "scrape_timeout": f"{min(10, interval_s)}s",  # at most the interval
                 "static_configs": [{"targets": [f"{engine_host}:{engine_port}"]}],
             },
         ],

@@ -96,6 +96,8 @@ RULES = {
     "served_model_name": Rule(str),
     "port": Rule(int, 1, 65535, fix="use a port from 1 to 65535"),
     "bind": Rule(str),
+    "prometheus_port": Rule(int, 1, 65535, fix="use a port from 1 to 65535"),
+    "grafana_port": Rule(int, 1, 65535, fix="use a port from 1 to 65535"),
     "head_address": Rule(str, optional=True),
     "iface": Rule(str, optional=True),
     "ib": Rule(bool),
@@ -141,6 +143,8 @@ class Profile:
     served_model_name: str
     port: int
     bind: str
+    prometheus_port: int  # the monitoring profile's host ports
+    grafana_port: int
     head_address: str | None
     iface: str | None
     ib: bool
@@ -253,6 +257,8 @@ DEFAULTS = {
     "served_model_name": Default(lambda v: MODELS[v["model"]].served_name, "from the model, e.g. glm-5-fp8"),
     "port": Default(lambda v: _engine(v).port, "8000 vLLM, 30000 SGLang"),
     "bind": Default("127.0.0.1"),
+    "prometheus_port": Default(9090),
+    "grafana_port": Default(3000),
     "head_address": Default(None),
     "iface": Default(None),
     "ib": Default(False),
@@ -417,6 +423,13 @@ def check(p: Profile) -> None:
                           "give the address without its %zone, e.g. ::1")
     check_gateway(p)
     check_host_folder(p.hf_cache)
+    seen: dict[int, str] = {}
+    for option, value in (("--port", p.port), ("--prometheus-port", p.prometheus_port),
+                          ("--grafana-port", p.grafana_port)):
+        if value in seen:
+            raise RecipeError(option, value, f"the same host port as {seen[value]}",
+                              "give each of --port, --prometheus-port and --grafana-port its own")
+        seen[value] = option
     check_nodes(p, spec)
     if not p.target.gpu:
         if p.gpus or p.tp != 1 or p.gpu_ids:

