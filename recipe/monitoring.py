@@ -9,22 +9,29 @@ that cover both engines: their series carry an `engine` label instead of engine 
 from __future__ import annotations
 
 SCRAPE_INTERVAL_S = 15
-RULES_FILE = "rules.yml"  # next to the config inside the container (/etc/prometheus)
-# Arguments after the image's entrypoint (prometheus in both the upstream and the Debian image).
+RULES_FILE = "rules.yml"
+RULES_PATH = f"/etc/prometheus/{RULES_FILE}"  # mounted read-only from monitoring/
+CONFIG_ENV = "PROMETHEUS_CONFIG"
+# The container's root is read-only: the start writes the configuration (from CONFIG_ENV) into
+# its /tmp tmpfs, then runs prometheus (on PATH in both the upstream and the Debian image).
+PROMETHEUS_ENTRYPOINT = (
+    "/bin/sh", "-c", f'printf "%s" "${CONFIG_ENV}" > /tmp/prometheus.yml && exec prometheus "$@"',
+    "prometheus",
+)
 PROMETHEUS_COMMAND = (
-    "--config.file=/etc/prometheus/prometheus.yml",
+    "--config.file=/tmp/prometheus.yml",
     "--storage.tsdb.path=/prometheus",
     "--storage.tsdb.retention.time=15d",
     "--web.listen-address=:9090",
 )
 
 
-def prometheus_config(engine_host: str, engine_port: int, *,
-                      interval_s: int = SCRAPE_INTERVAL_S) -> dict:
+def prometheus_config(engine_host: str, engine_port: int, *, interval_s: int = SCRAPE_INTERVAL_S,
+                      rules_path: str = RULES_PATH) -> dict:
     """prometheus.yml as a dict (JSON is YAML, so it is placed as JSON)."""
     return {
         "global": {"scrape_interval": f"{interval_s}s", "evaluation_interval": f"{interval_s}s"},
-        "rule_files": [RULES_FILE],
+        "rule_files": [rules_path],
         "scrape_configs": [
             {
                 "job_name": "engine",

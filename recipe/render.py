@@ -14,7 +14,8 @@ from .catalog import HF_MOUNT, MODELS
 from . import gateway as gw
 from .gateway import Gateway, error_body
 from .catalog import BENCH_IMAGE
-from .monitoring import PROMETHEUS_COMMAND, RULES_FILE, prometheus_config
+from .monitoring import (CONFIG_ENV, PROMETHEUS_COMMAND, PROMETHEUS_ENTRYPOINT, RULES_FILE, RULES_PATH,
+                         prometheus_config)
 from .profile import DEFAULTS, Profile, default_of, option_name
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -219,13 +220,15 @@ def render_compose(p: Profile, out_dir: Path | None = None, rank: int = 0) -> st
         }
         monitoring = {
             "prometheus_image": target.prometheus_image,
+            "prometheus_entrypoint": PROMETHEUS_ENTRYPOINT,
             "prometheus_command": PROMETHEUS_COMMAND,
+            "config_env": CONFIG_ENV,
             "prometheus_config": json.dumps(prometheus_config(
                 "engine", e.port, interval_s=target.scrape_interval_s), indent=2),
             # Loopback only, whatever --bind says: neither has the gateway's keys in front.
             "prometheus_port": f"127.0.0.1:{p.prometheus_port}:9090",
             "rules": os.path.join(root_rel, "monitoring", RULES_FILE),
-            "rules_target": f"/etc/prometheus/{RULES_FILE}",
+            "rules_target": RULES_PATH,
             "grafana_image": target.grafana_image,
             "grafana_port": f"127.0.0.1:{p.grafana_port}:3000",
             "grafana_provisioning": os.path.join(root_rel, "monitoring", "grafana", "provisioning"),

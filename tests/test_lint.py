@@ -77,11 +77,11 @@ def expected_suppressed(p) -> list[tuple[str, str]]:
     if p.ib:
         out.append(("CL-0029", "engine"))
     if p.nodes == 1:  # the bench and monitoring profiles
-        out += [("CL-0019", "bench"), ("CL-0019", "prometheus"), ("CL-0007", "prometheus")]
+        out += [("CL-0019", "bench"), ("CL-0019", "prometheus")]
         if p.hf_cache == "/root" or p.hf_cache.startswith("/root/"):
             out.append(("CL-0013", "bench"))
         if not p.rehearsal:
-            out += [("CL-0019", "grafana"), ("CL-0007", "grafana")]
+            out.append(("CL-0019", "grafana"))
     return sorted(out)
 
 

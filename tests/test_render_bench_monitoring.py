@@ -42,10 +42,13 @@ def test_prometheus_scrapes_the_engine_port_and_publishes_on_bind(engine):
     prom = doc["services"]["prometheus"]
     assert prom["image"] == PROMETHEUS_IMAGE and prom["profiles"] == ["monitoring"]
     assert prom["ports"] == ["127.0.0.1:9191:9090"]
-    config = json.loads(doc["configs"]["prometheus-config"]["content"])
+    config = json.loads(prom["environment"]["PROMETHEUS_CONFIG"])
     assert config["scrape_configs"][0]["static_configs"] == [
         {"targets": [f"engine:{ENGINES[engine].port}"]}]
-    assert config["rule_files"] == ["rules.yml"]
+    assert config["rule_files"] == ["/etc/prometheus/rules.yml"]
+    # A read-only root: the entrypoint writes the config into the /tmp tmpfs.
+    assert prom["read_only"] is True and prom["tmpfs"] == ["/tmp"]
+    assert prom["entrypoint"][:2] == ["/bin/sh", "-c"] and "--config.file=/tmp/prometheus.yml" in prom["command"]
     (rules,) = [v for v in prom["volumes"] if v["target"] == "/etc/prometheus/rules.yml"]
     assert rules["source"].endswith("monitoring/rules.yml") and rules["read_only"] is True
     grafana = doc["services"]["grafana"]
@@ -60,7 +63,7 @@ def test_rehearsal_uses_the_local_prometheus_and_no_grafana():
     assert "grafana" not in doc["services"] and "grafana-data" not in doc["volumes"]
     assert doc["services"]["bench"]["environment"]["BENCH_WORKLOADS"] == "rehearsal"
     assert "BENCH_HARDWARE" not in doc["services"]["bench"]["environment"]
-    config = json.loads(doc["configs"]["prometheus-config"]["content"])
+    config = json.loads(doc["services"]["prometheus"]["environment"]["PROMETHEUS_CONFIG"])
     assert config["global"]["scrape_interval"] == "5s"
     assert config["scrape_configs"][0]["scrape_timeout"] == "5s"  # never above the interval
 
@@ -68,7 +71,7 @@ def test_rehearsal_uses_the_local_prometheus_and_no_grafana():
 def test_two_hosts_render_neither_profile():
     doc = services(engine="sglang", nodes=2, gpu_type="h100", head_address="10.0.0.1")
     assert not {"bench", "prometheus", "grafana"} & set(doc["services"])
-    assert "configs" not in doc
+    assert "prometheus-data" not in doc["volumes"]
 
 
 @pytest.mark.parametrize("args, message", [
@@ -98,6 +101,9 @@ def test_the_compose_loader_accepts_both_profiles(compose_config, golden):
     assert done.returncode == 0, done.stderr
     loaded = json.loads(done.stdout)
     assert {"engine", "bench", "prometheus"} <= set(loaded["services"])
-    # The loader resolved the config's content and the rules' path from compose/.
-    assert loaded["services"]["prometheus"]["volumes"][0]["source"].endswith("/monitoring/rules.yml")
-    assert "engine:" in loaded["configs"]["prometheus-config"]["content"]
+    # The loader resolved the rules' path from compose/ and left the config's JSON as it was.
+    # `config` prints the script re-escaped ($$): the container gets one $ (make rehearse-bench).
+    prom = loaded["services"]["prometheus"]
+    assert prom["volumes"][0]["source"].endswith("/monitoring/rules.yml")
+    assert json.loads(prom["environment"]["PROMETHEUS_CONFIG"])["rule_files"] == ["/etc/prometheus/rules.yml"]
+    assert prom["entrypoint"][2].startswith('printf "%s" "$$PROMETHEUS_CONFIG" > /tmp/prometheus.yml')

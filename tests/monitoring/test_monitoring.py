@@ -52,7 +52,7 @@ def recorded_names() -> set[str]:
 
 @pytest.mark.parametrize("engine, interval", [("vllm", 15), ("sglang", 15), ("vllm", 5)])
 def test_config_passes_promtool(promtool, engine, interval, tmp_path):
-    config = prometheus_config("engine", ENGINES[engine].port, interval_s=interval)
+    config = prometheus_config("engine", ENGINES[engine].port, interval_s=interval, rules_path=RULES_FILE)
     (tmp_path / "prometheus.yml").write_text(json.dumps(config, indent=2))
     shutil.copy(MON / "rules.yml", tmp_path / RULES_FILE)
     result = run(promtool, "check", "config", "prometheus.yml", cwd=tmp_path)

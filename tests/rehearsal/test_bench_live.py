@@ -33,8 +33,12 @@ def test_the_report_holds_real_numbers_for_every_level(report):
     for lvl in doc["levels"]:
         client, engine = lvl["client"], lvl["engine"]
         assert client["completed"] == lvl["requests"] and client["errors"] == 0
-        # The CPU engine may send a short answer in one chunk (TPOT 0): p90 is never all such.
-        assert client["output_tok_s"] > 0 and client["tpot_ms"]["p90"] > 0
+        assert client["output_tok_s"] > 0 and client["ttft_ms"]["p50"] > 0
+        # The CPU engine may stream a 32-token answer in one chunk: TPOT can be 0, never absent.
+        assert client["tpot_ms"]["p50"] is not None and client["tpot_ms"]["p50"] >= 0
+        # ignore_eos held the answers to the workload's 32 tokens (AIPerf counts them with the
+        # client's tokenizer, which may merge a few).
+        assert 24 <= client["output_tokens_avg"] <= 32
         assert client["input_tokens_avg"] == 128
         # The engine's own counters saw the same requests (plus AIPerf's warm-up, if any).
         assert engine["requests"] >= lvl["requests"]
