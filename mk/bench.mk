@@ -30,3 +30,8 @@ test-monitoring: $(VENV)/.stamp ## promtool checks the Prometheus config, record
 .PHONY: rehearse-bench
 rehearse-bench: $(VENV)/.stamp ## make bench + Prometheus on the rehearsal stack: a real report, the engine's series, the rules' results
 	CACHE=$(CACHE) PY=$(PY) scripts/rehearse-bench.sh
+
+# The load generator's own cost (a stand-in server on 127.0.0.1, so the CPU measured is AIPerf's).
+.PHONY: bench-overhead
+bench-overhead: bench-env tiny-model ## AIPerf's client CPU: start-up and per request (medians of 3), against a local stand-in server
+	PATH=$(CACHE)/bench-venv/bin:$$PATH CACHE=$(CACHE) $(BENCH_PY) scripts/bench_aiperf_overhead.py
