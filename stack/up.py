@@ -5,9 +5,13 @@ over the Docker API every second and prints a line each time the load moves on. 
 on a known fatal error or when the engine container exits. When the engine serves, runs
 `docker compose -f FILE run --rm SIDECAR` and exits with its verdict.
 
+Two hosts: run it on the head with the node0 file first, then on the worker with the node1
+file. The worker serves no API: it exits 0 once it has joined the head (the head's run then
+follows the load to the end and runs the sidecar).
+
 \b
 Exit codes:
-  0    the engine serves (and the sidecar passed)
+  0    the engine serves (and the sidecar passed); a worker host: it joined the head
   1-3  the sidecar's own verdict: 1 a check failed, 2 usage, 3 never ready
   2    usage: bad option, unreadable compose file, unknown engine or service
   10   a known fatal error in the engine log (the hint says what to change)
@@ -38,7 +42,7 @@ from recipe.catalog import HF_MOUNT
 from recipe.errors import HostError, UsageError
 from stack.cli import EXIT_INTERRUPTED
 from stack.follow import Follower, LineSplitter, Outcome, State, elapsed, status, watch
-from stack.logrules import COMPOSE_UP, RULES
+from stack.logrules import COMPOSE_UP, RULES, WORKER_RULES
 from stack.rendered import EXIT_DOCKER, load_render
 
 EXIT_OK = 0
@@ -281,6 +285,11 @@ def run(file: str, service: str, sidecar: str | None, timeout: float,
     services = rendered.services
     if service not in services:
         raise UsageError(f"{file} has no service {service!r} (it has: {', '.join(services)})")
+    if rendered.worker:
+        sidecar = None  # the sidecar runs on the head, against the API
+        p = rendered.profile
+        say("worker", f"host {rendered.rank} of {p.nodes}: joins the head at {p.head_address}; "
+                      "start the head first (make up with its node0 file)")
     if sidecar and sidecar not in services:
         raise UsageError(f"{file} has no service {sidecar!r}: pass --no-smoke or --sidecar NAME")
 
@@ -308,12 +317,18 @@ def run(file: str, service: str, sidecar: str | None, timeout: float,
     container = client.containers.get(ids[0])
     say("container", f"{service} {container.short_id} running {engine}; following its log")
 
-    follower = Follower(RULES[engine], tail=TAIL, interval=BAR_INTERVAL)
+    rules = WORKER_RULES[engine] if rendered.worker else RULES[engine]
+    follower = Follower(rules, tail=TAIL, interval=BAR_INTERVAL)
     hub = hf_hub_of(services[service])
     outcome = watch(DockerSource(container), follower, click.echo, timeout=timeout, grace=grace,
                     probe=CacheGrowth(hub) if hub else None, started=started)
     if outcome.status != "ready":
         return report_failure(outcome, file, service, engine)
+    if rendered.worker:
+        say("ready", f"{engine} worker joined the head; it loads its share of the weights now. "
+                     "The head's `make up` reports when the model serves. Follow this host: "
+                     f"docker compose -f {file} logs -f {service}")
+        return EXIT_OK
     how = "its healthcheck passes" if outcome.reason == "healthcheck" else "its log says so"
     say("ready", f"{engine} serves ({how})")
     if not sidecar:

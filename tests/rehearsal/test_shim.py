@@ -1,4 +1,4 @@
-"""The engine image's `vllm` shim: `vllm serve MODEL ARGS...` -> the OpenAI API server module.
+"""The engine image's `vllm` shim: `vllm serve MODEL ARGS...` -> vLLM's own command line.
 
 No Docker: the shim runs here with VLLM_PYTHON pointing at a stand-in that prints its
 argv and PID (the PID proves `exec`, so signals from `docker stop` reach the server).
@@ -35,7 +35,7 @@ def run_shim(tmp_path):
     return run
 
 
-def test_model_positional_becomes_model_flag(run_shim):
+def test_serve_reaches_vllms_own_command_line(run_shim):
     code, out, _, pid = run_shim(
         "serve", "glm5-compose/tiny-glm5", "--tool-call-parser", "glm47",
         "--speculative-config", '{"method": "mtp", "num_speculative_tokens": 1}',
@@ -43,17 +43,17 @@ def test_model_positional_becomes_model_flag(run_shim):
     assert code == 0
     got = json.loads(out)
     assert got["argv"] == [
-        "-m", "vllm.entrypoints.openai.api_server", "--model", "glm5-compose/tiny-glm5",
+        "/opt/vllm/bin/vllm_cli.py", "serve", "glm5-compose/tiny-glm5",
         "--tool-call-parser", "glm47",
         "--speculative-config", '{"method": "mtp", "num_speculative_tokens": 1}',
     ]
     assert got["pid"] == pid  # exec: the server replaces the shim
 
 
-def test_model_given_as_flag_passes_through(run_shim):
-    code, out, _, _ = run_shim("serve", "--model", "m", "--port", "8000")
+def test_a_worker_hosts_headless_passes_through(run_shim):
+    code, out, _, _ = run_shim("serve", "m", "--nnodes", "2", "--node-rank", "1", "--headless")
     assert code == 0
-    assert json.loads(out)["argv"][2:] == ["--model", "m", "--port", "8000"]
+    assert json.loads(out)["argv"][1:] == ["serve", "m", "--nnodes", "2", "--node-rank", "1", "--headless"]
 
 
 @pytest.mark.parametrize("args", [(), ("bench", "latency"), ("--help",)])
