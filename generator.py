@@ -214,11 +214,11 @@ def notes(prof) -> list[str]:
     if prof.target.gpu and prof.nodes == 1 and prof.tp < prof.gpus:
         out.append(f"using {prof.tp} of {prof.gpus} GPUs.")
     if prof.nodes > 1:
-        out.append(f"two hosts: on the head, `make up COMPOSE_FILE=<node0 file>`; on the worker, the "
-                   f"same with the node1 file once the head is starting. Allow all TCP between the "
-                   f"hosts' private interfaces (NCCL opens random ports); the traffic between them is "
-                   f"not encrypted.")
-        if prof.speculative == "off" and prof.pp > 1:
+        out.append("two hosts: copy the node1 file to the worker host; `make up COMPOSE_FILE=<node0 "
+                   "file>` on the head first, then the same with the node1 file on the worker. Allow "
+                   "all TCP between the hosts' private interfaces (NCCL opens random ports); the "
+                   "traffic between them is not encrypted (see README, Two hosts).")
+        if prof.target.gpu and prof.speculative == "off" and prof.pp > 1:
             out.append(f"speculative decoding is off: {ENGINES[prof.engine].label} refuses MTP with "
                        f"pipeline parallel on this image; --tp {prof.tp * prof.pp} keeps it on.")
     if prof.target.gpu and (prof.max_num_seqs or prof.kv_cache_dtype != "auto"):

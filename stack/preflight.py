@@ -3,7 +3,9 @@
 Reads the profile a compose file was rendered from (its x-profile block) and checks the host
 against what that deployment needs: Docker and Compose v2, the NVIDIA container runtime,
 GPUs (count, memory, architecture) from nvidia-smi, disk for the weights, the port, HF_TOKEN,
-locked-memory and shared-memory limits. Every check runs; each says PASS, WARN, FAIL or SKIP
+locked-memory and shared-memory limits. Two hosts (run it on each, with that host's file): the
+head's address (local on the head, routed from the worker), the interface between the hosts,
+InfiniBand devices, the image's ID to compare between the hosts, the ports the head accepts. Every check runs; each says PASS, WARN, FAIL or SKIP
 with what it measured, what the profile needs and, when not PASS, the fix.
 
 \b
@@ -101,7 +103,7 @@ class Context:
         gpus = self.gpus if isinstance(self.gpus, list) else []
         if self.profile.gpu_ids is not None:
             return [g for g in gpus if g.index in self.profile.gpu_ids]
-        return gpus[: self.profile.tp]
+        return gpus[: self.profile.local_gpus]
 
 
 CHECKS: list[tuple[str, Callable[[Context], Result]]] = []
@@ -186,7 +188,8 @@ def _no_gpus(ctx, need):
 @check("gpus")
 def gpu_count(ctx):
     p = ctx.profile
-    need = f"{p.tp} NVIDIA GPUs (TP {p.tp})" + (f": ids {','.join(map(str, p.gpu_ids))}" if p.gpu_ids else "")
+    layout = f"TP {p.tp}" + (f" x PP {p.pp}" if p.pp > 1 else "") + (f" over {p.nodes} hosts" if p.nodes > 1 else "")
+    need = f"{p.local_gpus} NVIDIA GPUs ({layout})" + (f": ids {','.join(map(str, p.gpu_ids))}" if p.gpu_ids else "")
     if p.rehearsal:
         return Finding("SKIP", "a rehearsal runs on the CPU", "none", "")
     gpus = ctx.gpus
@@ -198,9 +201,9 @@ def gpu_count(ctx):
         if missing:
             return Finding("FAIL", measured, need, (f"this host has GPUs 0-{len(gpus) - 1}: re-render with --gpu-ids "
                                             "among them, or without --gpu-ids"))
-    if len(gpus) < p.tp:
+    if len(gpus) < p.local_gpus:
         sizes = [t for t in range(1, len(gpus) + 1) if ctx.model.heads % t == 0]
-        return Finding("FAIL", measured, need, (f"use a host with {p.tp} GPUs, or re-render with --gpus {len(gpus)} --tp "
+        return Finding("FAIL", measured, need, (f"use a host with {p.local_gpus} GPUs, or re-render with --gpus {len(gpus)} --tp "
                                         f"{sizes[-1]} (the generator refuses it if the model does not fit)"))
     return Finding("PASS", measured, need, "")
 
@@ -225,11 +228,12 @@ def gpu_memory(ctx):
     if not gpus:
         return Finding("SKIP", "none of the profile's GPUs is on this host (see gpus)", need, "")
     smallest = min(gpus, key=lambda g: g.memory_mib)
-    have = p.tp * smallest.gib
-    measured = f"{p.tp}x {smallest.gib:.1f} GiB = {have:.0f} GB"
+    ranks = p.tp * p.pp  # two hosts: this host's GPUs stand for the other's too (same model)
+    have = ranks * smallest.gib
+    measured = f"{ranks}x {smallest.gib:.1f} GiB = {have:.0f} GB" + (f" on {p.nodes} hosts" if p.nodes > 1 else "")
     if have < m.vram_gb * (1 - MEMORY_SLACK):
         return Finding("FAIL", measured, need, alternatives(p, m, _host_gpu(smallest)))
-    usable, per_gpu, fraction = weights_fit(m, p.tp, p.mem_fraction or 0.85, smallest.gib)
+    usable, per_gpu, fraction = weights_fit(m, ranks, p.mem_fraction or 0.85, smallest.gib)
     measured += f"; {usable:.0f} GB per GPU at --mem-fraction {p.mem_fraction:g} for ~{per_gpu:.0f} GB of weights"
     if fraction:
         return Finding("FAIL", measured, need + " and room for the KV cache",
@@ -285,6 +289,8 @@ def port(ctx):
     p = ctx.profile
     address = f"[{p.bind}]:{p.port}" if ":" in p.bind else f"{p.bind}:{p.port}"
     need = f"{address} free for the API"
+    if ctx.rendered.worker:
+        return Finding("SKIP", "a worker host serves no API", "none", "")
     try:
         ctx.host.try_bind(p.bind, p.port)
     except OSError as exc:
@@ -423,6 +429,155 @@ def shm(ctx):
     if size < SHM_WANT:
         return Finding("WARN", measured, need, fix)
     return Finding("PASS", measured, need, "")
+
+
+# --- two hosts: the network between them, InfiniBand, the same image on both ---------------
+
+ONE_HOST = "a one-host render"
+
+
+def _addresses(addr: list) -> dict[str, list[str]]:
+    """`ip -j addr` -> interface name -> its addresses."""
+    return {i.get("ifname", "?"): [a.get("local") for a in i.get("addr_info") or [] if a.get("local")]
+            for i in addr if isinstance(i, dict)}
+
+
+def _role(ctx) -> str:
+    return "head" if ctx.rendered.rank == 0 else f"worker (node rank {ctx.rendered.rank})"
+
+
+@check("head-address")
+def head_address(ctx):
+    p = ctx.profile
+    if p.nodes == 1:
+        return Finding("SKIP", ONE_HOST, "none", "")
+    head = p.head_address
+    try:
+        addresses = _addresses(ctx.host.ip_addr())
+    except Unavailable as exc:
+        return Finding("FAIL", str(exc), f"the network to the head at {head}", exc.fix)
+    local = [name for name, addrs in addresses.items() if head in addrs]
+    if ctx.rendered.rank == 0:
+        need = f"{head} is an address of this host (the head)"
+        if local:
+            return Finding("PASS", f"{head} on {local[0]}", need, "")
+        return Finding("FAIL", f"{head} is not an address of this host", need,
+                       "run the node0 file on the host that has that address, or re-render both files "
+                       "with --head-address set to this host's private address (`ip -br addr`)")
+    need = f"a route from this worker to the head at {head}"
+    if local:
+        return Finding("FAIL", f"{head} is an address of this host: this is the head", need,
+                       "run the node1 file on the other host (the worker), the node0 file here")
+    try:
+        route = ctx.host.route_get(head)
+    except Unavailable as exc:
+        return Finding("FAIL", f"no route to {head}: {exc}", need,
+                       "connect this host to the head's private network, or fix --head-address")
+    dev = (route[0] if route else {}).get("dev", "?")
+    return Finding("PASS", f"{head} via {dev}", need, "")
+
+
+@check("iface")
+def iface(ctx):
+    p = ctx.profile
+    if p.nodes == 1:
+        return Finding("SKIP", ONE_HOST, "none", "")
+    need = (f"{p.iface} exists and carries the traffic to the head at {p.head_address}" if p.iface
+            else "NCCL and Gloo find the interface between the hosts themselves")
+    if p.iface is None:
+        return Finding("WARN", "no --iface in the render", need,
+                       "re-render both files with --iface NAME (the private interface, `ip -br addr`): "
+                       "otherwise NCCL and Gloo may pick docker0 or a public interface")
+    try:
+        addresses = _addresses(ctx.host.ip_addr())
+    except Unavailable as exc:
+        return Finding("FAIL", str(exc), need, exc.fix)
+    # NCCL_SOCKET_IFNAME is a prefix: eth matches eth0.
+    matching = [name for name in addresses if name.startswith(p.iface)]
+    if not matching:
+        return Finding("FAIL", f"no interface {p.iface} (this host has {', '.join(sorted(addresses))})", need,
+                       "re-render both files with --iface set to the private interface's name")
+    if ctx.rendered.rank == 0:
+        on = [name for name in matching if p.head_address in addresses[name]]
+        if on:
+            return Finding("PASS", f"{p.head_address} is on {on[0]}", need, "")
+        return Finding("FAIL", f"{p.head_address} is not on {', '.join(matching)}", need,
+                       f"re-render with the interface that has {p.head_address}, or that interface's address")
+    try:
+        route = ctx.host.route_get(p.head_address)
+    except Unavailable as exc:
+        return Finding("FAIL", f"no route to {p.head_address}: {exc}", need, "see head-address")
+    dev = (route[0] if route else {}).get("dev", "?")
+    if dev in matching:
+        return Finding("PASS", f"the route to {p.head_address} goes via {dev}", need, "")
+    return Finding("FAIL", f"the route to {p.head_address} goes via {dev}, not {p.iface}", need,
+                   f"re-render both files with --iface {dev}, or route the head's subnet through {p.iface}")
+
+
+@check("infiniband")
+def infiniband(ctx):
+    p = ctx.profile
+    need = "InfiniBand devices in /dev/infiniband (uverbs*)" if p.ib else "none"
+    entries = ctx.host.listdir("/dev/infiniband") if p.nodes > 1 else None
+    if p.nodes == 1:
+        return Finding("SKIP", ONE_HOST, "none", "")
+    verbs = [e for e in entries or [] if e.startswith("uverbs")]
+    if not p.ib:
+        if verbs:
+            return Finding("WARN", f"/dev/infiniband has {', '.join(verbs)} but the render does not use it",
+                           "none", "re-render both files with --ib: NCCL over RDMA instead of TCP sockets")
+        return Finding("SKIP", "the render uses no InfiniBand", "none", "")
+    if verbs:
+        return Finding("PASS", f"/dev/infiniband: {', '.join(verbs)}", need, "")
+    seen = "no /dev/infiniband" if entries is None else f"/dev/infiniband has no uverbs device ({', '.join(entries) or 'empty'})"
+    return Finding("FAIL", seen, need, "install the RDMA drivers (MLNX_OFED or rdma-core; `ibv_devices` lists "
+                   "the HCAs), or re-render without --ib")
+
+
+@check("image")
+def image(ctx):
+    p = ctx.profile
+    if p.nodes == 1:
+        return Finding("SKIP", ONE_HOST, "none", "")
+    # A tag such as :glm5 may point at different builds on the two hosts; the ID says which.
+    need = (f"the same {p.image} on both hosts: this line must equal the other host's, or compare "
+            f"`docker image inspect --format '{{{{.Id}}}} {{{{.RepoDigests}}}}' {p.image}` on both")
+    try:
+        image_id, digests = ctx.host.image_digests(p.image)
+    except Unavailable as exc:
+        return Finding("WARN", str(exc), need, f"pull it on both hosts first (`docker pull {p.image}`)")
+    return Finding("PASS", f"{image_id[:19]} {', '.join(digests) or '(no repo digest: built here)'}", need, "")
+
+
+@check("head-ports")
+def head_ports(ctx):
+    from recipe.engines import ENGINES
+
+    p = ctx.profile
+    if p.nodes == 1:
+        return Finding("SKIP", ONE_HOST, "none", "")
+    ports = ENGINES[p.engine].head_ports
+    listed = ", ".join(f"TCP {port}" for port in ports)
+    need = (f"{listed} on {p.head_address} free on the head and open to the worker, and all TCP "
+            "between the hosts' private interfaces (NCCL and the engines open random ports)")
+    if ctx.rendered.rank != 0:
+        return Finding("SKIP", f"checked by the head's preflight ({listed} on {p.head_address})", need, "")
+    taken = []
+    for port in ports:
+        try:
+            ctx.host.try_bind(p.head_address, port)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                taken.append(port)
+            elif exc.errno == errno.EADDRNOTAVAIL:
+                return Finding("SKIP", f"{p.head_address} is not an address of this host (see head-address)", need, "")
+            else:
+                raise
+    if taken:
+        return Finding("FAIL", f"{', '.join(map(str, taken))} in use on {p.head_address}", need,
+                       f"stop what listens there (`ss -ltnp 'sport = :{taken[0]}'`)")
+    return Finding("PASS", f"{listed} free on {p.head_address}", need,
+                   "allow all TCP from the worker's private address in the head's firewall")
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""The host's probes, one method each: nvidia-smi, the Docker API, Compose, disk, ports, limits.
+"""The host's probes, one method each: nvidia-smi, the Docker API, Compose, disk, ports, limits,
+the network between two hosts (`ip -j`), devices and the engine image's digest.
 
 `Host` is the real machine; tests pass an object with the same methods (recorded outputs).
 A probe that cannot read the host raises `Unavailable`, which a check turns into a result.
@@ -6,6 +7,7 @@ A probe that cannot read the host raises `Unavailable`, which a check turns into
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import shutil
@@ -20,6 +22,9 @@ NVIDIA_SMI = ["nvidia-smi", "--query-gpu=name,memory.total,driver_version,comput
               "--format=csv,noheader,nounits"]
 PROBE_TIMEOUT = 20  # seconds, for nvidia-smi and `docker compose version`
 DOCKER_TIMEOUT = 5  # seconds, for each Docker API call
+
+
+MAX_IP_JSON = 1 << 20  # bytes of `ip -j` output read (a host with thousands of routes)
 
 
 class Unavailable(HostError):
@@ -121,6 +126,55 @@ class Host:
 
     def which(self, name: str) -> str | None:
         return shutil.which(name)
+
+    def _ip_json(self, *args: str) -> list:
+        argv = ["ip", "-j", *args]
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=PROBE_TIMEOUT)
+        except FileNotFoundError:
+            raise Unavailable("`ip` not found", "install iproute2") from None
+        except subprocess.TimeoutExpired:
+            raise Unavailable(f"`{' '.join(argv)}` took more than {PROBE_TIMEOUT} s") from None
+        if done.returncode != 0:
+            raise Unavailable(_first_line(done.stderr) or f"`{' '.join(argv)}` exited {done.returncode}")
+        try:
+            return json.loads(done.stdout[:MAX_IP_JSON])
+        except ValueError:
+            raise Unavailable(f"`{' '.join(argv)}` printed no JSON within {MAX_IP_JSON} bytes "
+                              "(iproute2 too old for -j?)") from None
+
+    def ip_addr(self) -> list:
+        """`ip -j addr`: the interfaces and their addresses."""
+        return self._ip_json("addr")
+
+    def route_get(self, address: str) -> list:
+        """`ip -j route get ADDRESS`: the kernel's route to it (a lookup; sends nothing)."""
+        return self._ip_json("route", "get", address)
+
+    def listdir(self, path: str) -> list[str] | None:
+        """The names in a folder, or None when there is none (e.g. /dev/infiniband)."""
+        try:
+            return sorted(os.listdir(path))
+        except OSError:
+            return None
+
+    def image_digests(self, image: str) -> tuple[str, list[str]]:
+        """(the local image's ID, its repo digests); Unavailable when the image is not here."""
+        try:
+            done = subprocess.run(["docker", "image", "inspect", "--format",
+                                   "{{.Id}} {{json .RepoDigests}}", image],
+                                  capture_output=True, text=True, timeout=PROBE_TIMEOUT)
+        except FileNotFoundError:
+            raise Unavailable("the docker CLI is not on PATH") from None
+        except subprocess.TimeoutExpired:
+            raise Unavailable(f"`docker image inspect` took more than {PROBE_TIMEOUT} s") from None
+        if done.returncode != 0:
+            raise Unavailable(f"{image} is not on this host yet")
+        image_id, _, digests = done.stdout.strip().partition(" ")
+        try:
+            return image_id, list(json.loads(digests or "[]") or [])
+        except ValueError:
+            return image_id, []
 
 
 def _first_line(text: str) -> str:

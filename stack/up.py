@@ -333,8 +333,11 @@ def run(file: str, service: str, sidecar: str | None, timeout: float,
     say("ready", f"{engine} serves ({how})")
     if not sidecar:
         return EXIT_OK
-    say("smoke", f"docker compose -f {file} run --rm {sidecar}")
-    verdict = compose(file, "run", "--rm", sidecar, timeout=smoke_timeout, capture=False).returncode
+    say("smoke", f"docker compose -f {file} run --rm --no-deps {sidecar}")
+    # --no-deps: the engine already serves; never let `run` recreate it (Compose recreates a
+    # dependency whose image changed since it started, e.g. a rebuilt local tag).
+    verdict = compose(file, "run", "--rm", "--no-deps", sidecar, timeout=smoke_timeout,
+                      capture=False).returncode
     say("smoke", "passed" if verdict == 0 else f"failed (exit {verdict})")
     return verdict
 

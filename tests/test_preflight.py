@@ -21,8 +21,11 @@ from stack.rendered import Rendered, load_render
 
 ROOT = Path(__file__).resolve().parent.parent
 SMI = ROOT / "tests" / "fixtures" / "nvidia-smi"
-CHECK_NAMES = ["docker", "compose", "nvidia-runtime", "gpus", "gpu-memory", "gpu-arch", "disk", "port",
-               "hf-token", "api-keys", "memlock", "shm"]
+ONE_HOST_CHECKS = ["docker", "compose", "nvidia-runtime", "gpus", "gpu-memory", "gpu-arch", "disk", "port",
+                   "hf-token", "api-keys", "memlock", "shm"]
+# Two hosts only (tests/test_preflight_nodes.py); SKIP on a one-host render.
+NODE_CHECKS = ["head-address", "iface", "infiniband", "image", "head-ports"]
+CHECK_NAMES = ONE_HOST_CHECKS + NODE_CHECKS
 ROOTFUL = {"ServerVersion": "28.2.2", "Runtimes": {"runc": {}, "nvidia": {}}, "SecurityOptions": ["name=seccomp"]}
 RENDERED = {"ipc": "host", "ulimits": {"memlock": -1, "stack": 67108864}}
 TB = 10**12
@@ -451,9 +454,9 @@ def test_a_healthy_gpu_host_exits_0(tmp_path):
     compose.write_text(render_compose(with_cache("vllm-default", tmp_path), tmp_path))
     host = FakeHost(env={"HF_TOKEN": "x"})
     report = preflight.preflight(compose, host)
-    # No gateway in this render: its key file is not asked for.
+    # No gateway in this render: its key file is not asked for; one host: no two-host checks.
     assert [r.status for r in report.results] == [
-        "SKIP" if name == "api-keys" else "PASS" for name in CHECK_NAMES]
+        "SKIP" if name == "api-keys" or name in NODE_CHECKS else "PASS" for name in CHECK_NAMES]
     assert report.exit_code == 0
 
 
