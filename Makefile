@@ -27,7 +27,7 @@ OPERATOR_TARGETS := venv generate preflight download up smoke bench monitoring l
 export GATEWAY_USER ?= $(shell stat -c %u:%g secrets/api-keys 2>/dev/null)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv generate up down logs smoke bench monitoring test lint sglang-shapes e2e rehearse rehearse-negative rehearse-gateway test-docker golden bench-cli bench-up bench-rehearsal bench-smoke
+.PHONY: help venv generate up down logs smoke bench monitoring test lint sglang-shapes e2e rehearse rehearse-negative rehearse-gateway rehearse-nodes test-docker golden bench-cli bench-up bench-rehearsal bench-smoke
 
 help: ## this list
 	@echo 'Operator targets, in the order you run them (ARGS="..." passes options to the tool):'
@@ -89,6 +89,9 @@ rehearse-negative: $(VENV)/.stamp ## the same with a wrong tool parser: passes i
 
 rehearse-gateway: $(VENV)/.stamp ## the stack behind the gateway (keys, TLS): sidecar through it, routes and keys from outside
 	CACHE=$(CACHE) PY=$(PY) scripts/rehearse.sh gateway
+
+rehearse-nodes: $(VENV)/.stamp ## two hosts on one machine: head and worker containers, PP 2 over both, sidecar via the head
+	CACHE=$(CACHE) PY=$(PY) scripts/rehearse-nodes.sh
 
 test-docker: $(VENV)/.stamp ## Docker-marked tests (make up's follower, images); needs make docker-up
 	CACHE=$(CACHE) scripts/docker.sh run $(PY) -m pytest -q -m docker tests --ignore=tests/rehearsal/test_seed_snippets.py \

