@@ -17,8 +17,7 @@ cd "$ROOT"
 export CACHE=$(realpath -m "${CACHE:-$ROOT/.cache}")
 PY=${PY:-$ROOT/.venv/bin/python}
 PORT=${REHEARSAL_NODES_PORT:-18700}
-# A tiny-model folder of its own: another checkout's `make tiny-model` may rebuild the shared
-# one from an older scripts/tinymodel.py (one layer: no second pipeline stage) while this runs.
+# A tiny-model folder of its own: the two-layer build (make tiny-model's has one layer).
 TINY_HF=$(realpath -m "${TINY_HF:-$CACHE/tiny-hf-nodes}")
 NETWORK=glm5-nodes-rehearsal  # the name recipe/catalog.py's cpu target renders
 SUBNET=${REHEARSAL_NODES_SUBNET:-172.30.87.0/24}
@@ -60,7 +59,8 @@ log "images (cached by their inputs) and the tiny model"
 ENGINE_IMAGE=$ENGINE_IMAGE scripts/images.sh engine >&2
 scripts/images.sh sidecar >&2
 [ -x "$CACHE/vllm-venv/bin/python" ] || scripts/vllm-env.sh "$CACHE" >&2
-"$CACHE/vllm-venv/bin/python" scripts/tinymodel.py --hf-home "$TINY_HF" >&2
+# Two layers, one per pipeline stage (the second adds nothing: same replies).
+"$CACHE/vllm-venv/bin/python" scripts/tinymodel.py --layers 2 --hf-home "$TINY_HF" >&2
 log "ready in $((SECONDS - t0)) s"
 
 "$PY" generator.py --rehearsal --nodes 2 --head-address "$HEAD_ADDRESS" --port "$PORT" \

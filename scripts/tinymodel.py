@@ -6,9 +6,8 @@ With ``HF_HOME=DIR HF_HUB_OFFLINE=1`` vLLM then serves it by repo id ``glm5-comp
 (``DIR/hub/models--glm5-compose--tiny-glm5/{blobs,snapshots/<rev>,refs/main}``, the layout
 ``huggingface_hub`` writes; the rehearsal mounts DIR at /root/.cache/huggingface).
 
-How it works. A Llama with one working layer whose MLP is zero (a second adds nothing: it lets
-the two-host rehearsal split the model in two pipeline stages), an identity embedding and a
-hand-set ``lm_head`` is a bigram model: the next token is a fixed function of the current one, so
+How it works. A Llama with one layer whose MLP is zero, an identity embedding and a hand-set
+``lm_head`` is a bigram model: the next token is a fixed function of the current one, so
 greedy decoding (and sampling: the logit margins are huge) follows a fixed token chain.
 A bigram alone cannot give each request kind its own reply, because every reply passes the
 same ``</think>`` token and must continue differently after it. So the chat template puts a
@@ -244,7 +243,7 @@ def transitions(tok) -> dict[int, dict[str, int]]:
     return table
 
 
-def build_weights(tok, table):
+def build_weights(tok, table, layers: int = 1):
     import torch
 
     vocab = tok.get_vocab_size()
@@ -281,11 +280,12 @@ def build_weights(tok, table):
     sd[p + "mlp.gate_proj.weight"] = torch.zeros(inter, hidden)
     sd[p + "mlp.up_proj.weight"] = torch.zeros(inter, hidden)
     sd[p + "mlp.down_proj.weight"] = torch.zeros(hidden, inter)
-    # Layer 1 adds nothing (attention output and MLP zero): it is there so that the two-host
-    # rehearsal can split the model into two pipeline stages, one layer on each host.
-    for name in [n for n in sd if n.startswith(p)]:
-        t = sd[name]
-        sd[name.replace("layers.0.", "layers.1.")] = t.clone() if "norm" in name else torch.zeros_like(t)
+    # --layers N: layers 1.. add nothing (attention output and MLP zero), so the replies are the
+    # same; they let the two-host rehearsal split the model into pipeline stages, one per host.
+    for extra in range(1, layers):
+        for name in [n for n in sd if n.startswith(p)]:
+            t = sd[name]
+            sd[name.replace("layers.0.", f"layers.{extra}.")] = t.clone() if "norm" in name else torch.zeros_like(t)
     # Residual after the layer: e_token + e_kind (norm 2/hidden), scaled back to that.
     sd["model.norm.weight"] = torch.full((hidden,), math.sqrt(2 / hidden))
 
@@ -313,7 +313,7 @@ def build_weights(tok, table):
         "vocab_size": vocab,
         "hidden_size": hidden,
         "intermediate_size": inter,
-        "num_hidden_layers": 2,
+        "num_hidden_layers": layers,
         "num_attention_heads": heads,
         "num_key_value_heads": 1,
         "head_dim": head_dim,
@@ -448,6 +448,9 @@ def main() -> int:
     ap.add_argument("--hf-home", required=True, type=Path,
                     help="HF_HOME folder to build into (the model lands in DIR/hub)")
     ap.add_argument("--force", action="store_true", help="rebuild even if up to date")
+    ap.add_argument("--layers", type=int, default=1, choices=range(1, 9), metavar="N",
+                    help="transformer layers (default 1); the ones after the first add nothing: "
+                         "2 lets the two-host rehearsal run two pipeline stages")
     args = ap.parse_args()
 
     os.environ["HF_HUB_OFFLINE"] = "1"
@@ -455,7 +458,7 @@ def main() -> int:
     hub = args.hf_home.resolve() / "hub"
     # The stamp sits beside hub/, not in it, so huggingface_hub's cache scan never sees it.
     stamp = args.hf_home.resolve() / ".tiny-glm5.stamp"
-    want = source_hash()
+    want = source_hash() + (f" layers={args.layers}" if args.layers > 1 else "")
     repo = hub / REPO_FOLDER
     if (not args.force and stamp.exists() and stamp.read_text().strip() == want
             and (repo / "refs" / "main").exists()):
@@ -467,7 +470,7 @@ def main() -> int:
     stamp.unlink(missing_ok=True)
     tok = build_tokenizer()
     table = transitions(tok)
-    weights, config = build_weights(tok, table)
+    weights, config = build_weights(tok, table, args.layers)
     log(f"vocab {config['vocab_size']}, hidden {config['hidden_size']}, "
         f"{sum(t.numel() for t in weights.values())} parameters")
     with tempfile.TemporaryDirectory(prefix="tiny-glm5.") as staging:
