@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from recipe.goldens import MATRIX
+from recipe.goldens import MATRIX, NODES_MATRIX
 from stack import up
 
 pytestmark = pytest.mark.docker
@@ -71,7 +71,7 @@ def engine_script(lines_before, last=None, end=SLEEP):
 def stack(tmp_path):
     files = []
 
-    def make(engine_code, smoke_exit=None, healthy_when_ready=False):
+    def make(engine_code, smoke_exit=None, healthy_when_ready=False, worker=False):
         engine = {
             "image": IMAGE,
             "entrypoint": ["python3", "-u", "-c", engine_code],
@@ -92,8 +92,11 @@ def stack(tmp_path):
             }
         path = tmp_path / "compose.yaml"
         # A stand-in engine under the vLLM default's profile: make up reads the engine from it.
-        path.write_text(json.dumps({"name": f"glm5-up-test-{uuid.uuid4().hex[:8]}",
-                                    "x-profile": PROFILE, "services": services}))
+        doc = {"name": f"glm5-up-test-{uuid.uuid4().hex[:8]}", "x-profile": PROFILE, "services": services}
+        if worker:  # the worker host of a two-host render: no healthcheck, no sidecar
+            doc.update({"x-profile": NODES_MATRIX["vllm-fp8-2x8h100"].to_dict(),
+                        "x-node": {"rank": 1, "role": "worker", "head_address": "10.0.0.1"}})
+        path.write_text(json.dumps(doc))
         files.append(path)
         return path
 
@@ -176,3 +179,28 @@ def test_a_gpu_reservation_without_the_nvidia_runtime_names_the_cause(stack):
     assert done.returncode == up.EXIT_DOCKER, done.stdout + done.stderr
     assert "cause: no-gpu-runtime" in done.stderr and "nvidia-container-toolkit" in done.stderr
     assert seconds < 30
+
+
+# A worker host's start as vLLM 0.32 prints it (tests/logs/worker/vllm-joined-recorded.log).
+WORKER_START = [
+    "(MainProcess pid=1) INFO 12-01 00:13:39 [serve.py:224] Launching vLLM (v0.32.0) headless multiproc "
+    "executor, with head node address 10.0.0.1:29501 for torch.distributed process group.",
+    "(Worker pid=7) INFO 12-01 00:14:43 [parallel_state.py:1906] world_size=16 rank=8 local_rank=0 "
+    "distributed_init_method=tcp://10.0.0.1:29501 backend=nccl",
+]
+JOINED = ("(Worker pid=7) INFO 12-01 00:15:09 [parallel_state.py:2350] rank 8 in world size 16 is assigned "
+          "as DP rank 0, PP rank 1, PCP rank 0, TP rank 0, ETP rank 0, EP rank N/A, EPLB rank N/A")
+
+
+def test_a_worker_host_exits_0_once_it_has_joined(stack):
+    done, seconds = run_up(stack(engine_script(WORKER_START, JOINED), worker=True))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "joined the head: rank 8 of 16 (PP rank 1)" in done.stdout
+    assert "smoke" not in done.stdout.split("joined the head")[-1]  # no sidecar on a worker
+    assert seconds < 60
+
+
+def test_a_worker_that_never_joins_times_out(stack):
+    done, _ = run_up(stack(engine_script(WORKER_START), worker=True), "--timeout", "8")
+    assert done.returncode == up.EXIT_TIMEOUT, done.stdout + done.stderr
+    assert "connecting to tcp://10.0.0.1:29501" in done.stdout
