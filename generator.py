@@ -13,7 +13,7 @@ except ImportError as exc:
     sys.exit(f"Error: {exc.name} is not installed. Fix: run `make venv`, then "
              f"`.venv/bin/python generator.py ...` (or use `make generate`)")
 
-from recipe import passthrough, profile, render, sizing, store
+from recipe import passthrough, profile, releases, render, sizing, store
 from recipe.catalog import GPUS, MODELS
 from recipe.engines import ENGINES
 from recipe.errors import BundleError, RecipeError
@@ -31,6 +31,12 @@ def gpu_ids_option(ctx, param, value):
         return tuple(int(i) for i in value.split(","))
     except ValueError:
         raise click.BadParameter(f"{value!r}: give comma-separated device numbers, e.g. 0,1,2,3") from None
+
+
+def images_option(ctx, param, value):
+    if value and not ctx.resilient_parsing:
+        click.echo(releases.images_table(), nl=False)
+        ctx.exit()
 
 
 def option(*decls, help: str, **kw):
@@ -76,7 +82,9 @@ def option(*decls, help: str, **kw):
 @option("--hf-cache", help="Host folder of the Hugging Face cache (weights), mounted into the engine.")
 @click.option("--offline", is_flag=True, default=None,
               help="Set HF_HUB_OFFLINE=1: weights are already in --hf-cache.")
-@option("--image", help="Engine image, tag or digest.")
+@option("--image", help="Engine image: a name from --images, or any reference (tag or digest). A "
+        "known image gets its own flags and its known bugs named; another is rendered in the newest "
+        "dialect of its engine.")
 @option("--tool-call-parser", type=click.Choice(profile.TOOL_PARSERS),
         help="Keep glm47. glm45 (GLM-4.5 format) and hermes only rehearse a wrong flag.")
 @option("--reasoning-parser", type=click.Choice(profile.REASONING_PARSERS),
@@ -120,6 +128,8 @@ def option(*decls, help: str, **kw):
 @click.option("--output", "-o",
               help="File to write.  [default: compose/ENGINE.yaml]")
 @click.option("--stdout", is_flag=True, help="Print the render; write no file.")
+@click.option("--images", is_flag=True, is_eager=True, expose_value=False, callback=images_option,
+              help="List the engine images the generator knows (versions, CUDA, known bugs) and exit.")
 @click.option("--force", is_flag=True, help="Overwrite a file edited by hand or not written by us.")
 def main(output, stdout, force, **options):
     """Render a Docker Compose file that serves GLM-5 with the recipe's flags.
@@ -230,7 +240,8 @@ def notes(prof) -> list[str]:
     if prof.restart != "no":
         out.append(f"--restart {prof.restart}: a start that keeps failing is retried, each time "
                    "re-reading the weights; `make up` stops following at the first failure.")
-    return out
+    features = frozenset({"speculative"} if prof.speculative != "off" else ())
+    return out + releases.notes(prof.engine, prof.image, features)
 
 
 if __name__ == "__main__":

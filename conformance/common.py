@@ -39,9 +39,12 @@ def engine_argv(path: str) -> tuple[list[str], list[str]]:
     return _argv_list(service.get("entrypoint"), "entrypoint"), _argv_list(service.get("command"), "command")
 
 
-def expect_entrypoint(entrypoint: list[str], want: list[str]) -> None:
-    if entrypoint != want:
-        raise Rejected(f"entrypoint is {entrypoint!r}, the checked command line needs exactly {want!r}")
+def expect_entrypoint(entrypoint: list[str], *known: list[str]) -> None:
+    """The entrypoint must be one this engine's releases run the checked parser from (which
+    one an image uses is the release catalog's business, compared on the test side)."""
+    if entrypoint not in known:
+        raise Rejected(f"entrypoint is {entrypoint!r}, the checked command line needs exactly "
+                       + " or ".join(map(repr, known)))
 
 
 def first_import(*targets: str):
@@ -112,6 +115,15 @@ def option_groups(parser) -> list[list[str]]:
     return [list(a.option_strings) for a in parser._actions if a.option_strings]
 
 
+def flag_data(regs: dict) -> dict:
+    """What recipe/flags/<engine>-<version>.txt and .parsers.txt hold for this version: every
+    option string of the server parser (aliases included), sorted; `KIND NAME` per registered
+    parser name. From the checker's registries, so the lists and the verdicts come from one import."""
+    return {"options": sorted({s for group in regs["option_groups"] for s in group}),
+            "parser_lines": [f"{kind} {name}" for kind in ("reasoning_parser", "tool_call_parser")
+                             for name in sorted(regs[kind])]}
+
+
 def main(engine: str, version: Callable[[], str], registries: Callable[[], dict],
          check: Callable[[list[str], list[str]], dict]) -> int:
     """Judge every file named on the command line; one JSON document on the real stdout.
@@ -130,8 +142,8 @@ def main(engine: str, version: Callable[[], str], registries: Callable[[], dict]
     import_s = time.monotonic() - start
     results = [judge(p, check) for p in paths]
     json.dump({"engine": engine, "version": version(), "python": sys.version.split()[0],
-               "import_seconds": round(import_s, 3), "registries": regs, "results": results},
-              out, indent=1, sort_keys=True)
+               "import_seconds": round(import_s, 3), "registries": regs, "results": results,
+               **flag_data(regs)}, out, indent=1, sort_keys=True)
     out.write("\n")
     out.close()
     return 0

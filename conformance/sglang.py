@@ -11,7 +11,9 @@ import sys
 
 from .common import Rejected, check_names, expect_entrypoint, first_import, main, option_groups
 
-ENTRYPOINT = ["python3", "-m", "sglang.launch_server"]
+# Both parse their argv with prepare_server_args: launch_server directly, `sglang serve` (a
+# console script since 0.5.8) after its subcommand.
+ENTRYPOINTS = (["python3", "-m", "sglang.launch_server"], ["sglang", "serve"])
 VALUES = (
     "model_path", "tp_size", "speculative_algorithm", "speculative_num_steps",
     "speculative_eagle_topk", "speculative_num_draft_tokens", "tool_call_parser",
@@ -62,8 +64,18 @@ def check(entrypoint: list[str], command: list[str]) -> dict:
     from sglang.srt.server_args import prepare_server_args
     from sglang.srt.speculative.spec_info import SpeculativeAlgorithm
 
-    expect_entrypoint(entrypoint, ENTRYPOINT)
-    args = prepare_server_args(list(command))
+    expect_entrypoint(entrypoint, *ENTRYPOINTS)
+    try:
+        args = prepare_server_args(list(command))
+        limits = None
+    except RuntimeError as exc:
+        if "No accelerator" not in str(exc):
+            raise
+        # Releases before ~0.5.9 pick a device in ServerArgs.__post_init__ and raise on a host
+        # without one. The argument parser itself ran (unknown flags, types and choices are
+        # judged) and returned; only the dataclass's cross-checks are skipped, and said so.
+        args = _parse_only(list(command))
+        limits = f"ServerArgs.__post_init__ skipped: {exc}"
     regs = registries()
     check_names("tool call parser", args.tool_call_parser, regs["tool_call_parser"])
     check_names("reasoning parser", args.reasoning_parser, regs["reasoning_parser"])
@@ -72,7 +84,25 @@ def check(entrypoint: list[str], command: list[str]) -> dict:
             SpeculativeAlgorithm.from_string(args.speculative_algorithm)
         except ValueError as exc:
             raise Rejected(f"--speculative-algorithm: {exc}") from None
-    return {k: getattr(args, k) for k in VALUES}
+    return {**{k: getattr(args, k) for k in VALUES}, "limits": limits}
+
+
+def _parse_only(argv: list[str]):
+    """prepare_server_args without ServerArgs.__post_init__: the release's own parser and its own
+    from_cli_args (which maps --tensor-parallel-size to tp_size etc.), nothing else skipped."""
+    import argparse
+
+    from sglang.srt.server_args import ServerArgs
+
+    parser = argparse.ArgumentParser(prog="sglang serve")
+    ServerArgs.add_cli_args(parser)
+    namespace = parser.parse_args(argv)
+    post_init = ServerArgs.__post_init__
+    ServerArgs.__post_init__ = lambda self: None
+    try:
+        return ServerArgs.from_cli_args(namespace)
+    finally:
+        ServerArgs.__post_init__ = post_init
 
 
 if __name__ == "__main__":

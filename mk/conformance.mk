@@ -12,5 +12,5 @@ sglang-env: ## build $(CACHE)/sglang-venv: SGLang's argument parser without GPU 
 	scripts/sglang-env.sh $(CACHE)
 
 # CONFORMANCE_REQUIRED: a missing engine venv fails the run instead of skipping its checks.
-conformance: vllm-env sglang-env $(VENV_STAMP) ## the engines' own parsers judge every rendered command
+conformance: vllm-env sglang-env engine-envs $(VENV_STAMP) ## each catalog engine version's own parser judges what is rendered for it
 	CACHE=$(CACHE) CONFORMANCE_REQUIRED=1 $(PY) -m pytest -q tests/conformance

@@ -5,6 +5,8 @@ Sources: shared/research/glm5-serving-facts.md and round2-facts.md.
 
 import os
 from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Mapping
 
 # Where the engine containers see the host's Hugging Face cache (HF_HOME of a root user).
 HF_MOUNT = "/root/.cache/huggingface"
@@ -22,6 +24,12 @@ class Model:
     rehearsal: bool = False  # the tiny CPU model: only on the cpu target
     # KV cache bytes per token on each GPU, by --kv-cache-dtype; empty: not known.
     kv_bytes: dict = field(default_factory=dict)
+    # The oldest engine release that serves it (engine -> version), and where that is stated.
+    needs: Mapping[str, str] = field(default_factory=dict)
+    needs_source: str = ""
+
+    def __post_init__(self):
+        object.__setattr__(self, "needs", MappingProxyType(dict(self.needs)))
 
 
 # GLM-5 (MLA + the DSA indexer; the latent KV is replicated on every TP rank, so per GPU = per
@@ -33,7 +41,6 @@ class Model:
 # (sglang/srt/arg_groups/overrides.py).
 _GLM5_KV = {"fp8": 78 * (656 + 132), "auto": 78 * (576 * 2 + 132)}
 
-
 MODELS = {
     m.repo: m
     for m in (
@@ -42,6 +49,18 @@ MODELS = {
         Model("zai-org/GLM-5", "glm-5", 64, 1786, 1510, 202752, hopper_only=True, kv_bytes=_GLM5_KV),
         # 355B MoE, FP8: the fallback that fits 8x H100 or 4x H200.
         Model("zai-org/GLM-4.7-FP8", "glm-4.7-fp8", 96, 430, 362, 202752, hopper_only=False),
+        # GLM-5.1: GLM-5's architecture (glm_moe_dsa, 78 layers, 64 heads, 202752 context, 744B)
+        # with an IndexCache config the launch images predate. Facts from the model pages quoting
+        # its config.json (docs.vultr.com GLM 5.1 FP8; the GLM-5.1-FP8-Dynamic card lists
+        # max_position_embeddings 202752); sizes as GLM-5's (same shape); the config itself
+        # was not readable here: unconfirmed.
+        Model("zai-org/GLM-5.1-FP8", "glm-5.1-fp8", 64, 893, 810, 202752, hopper_only=True, kv_bytes=_GLM5_KV,
+              needs={"vllm": "0.19.0", "sglang": "0.5.10"},
+              needs_source="vLLM: 'an image with vLLM v0.19.0+' (docs.vultr.com, the glm51 tag); SGLang: "
+                           "0.5.10 is the zai-org/GLM-5 README's image after the GLM-5.1 release"),
+        Model("zai-org/GLM-5.1", "glm-5.1", 64, 1786, 1510, 202752, hopper_only=True, kv_bytes=_GLM5_KV,
+              needs={"vllm": "0.19.0", "sglang": "0.5.10"},
+              needs_source="as zai-org/GLM-5.1-FP8"),
         # Built locally by scripts/tinymodel.py; speaks GLM-5's output format on a CPU.
         Model("glm5-compose/tiny-glm5", "glm-5-fp8", 64, 0, 0, 8192, hopper_only=False, rehearsal=True),
     )

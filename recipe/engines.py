@@ -1,6 +1,8 @@
 """One spec per engine: every engine difference the render needs lives here, as data.
 
-To find where a rendered flag comes from, search this file for it.
+To find where a rendered flag comes from, search this file for it. What differs between
+releases of one engine (image, entrypoint, flags a release needs or spells otherwise) is in
+recipe/releases.py, one row per image.
 """
 
 import os
@@ -11,8 +13,6 @@ from dataclasses import dataclass, field
 class Engine:
     name: str
     label: str
-    image: str
-    entrypoint: tuple[str, ...]
     port: int  # the engine's own default port, inside the container
     model_flag: str | None  # None: the model is the first positional argument
     # Where the API listens: rendered right after the model when the engine's default does not
@@ -147,9 +147,6 @@ _JIT_CACHES = {
 VLLM = Engine(
     name="vllm",
     label="vLLM",
-    image="vllm/vllm-openai:glm5",
-    # Set explicitly: older vllm-openai images had a python3 -m ... api_server entrypoint.
-    entrypoint=("vllm", "serve"),
     port=8000,
     model_flag=None,
     listen_args=("--host", "{host}", "--port", "{port}"),
@@ -216,8 +213,6 @@ VLLM = Engine(
 SGLANG = Engine(
     name="sglang",
     label="SGLang",
-    image="lmsysorg/sglang:glm5-hopper",
-    entrypoint=("python3", "-m", "sglang.launch_server"),
     port=30000,
     model_flag="--model-path",
     # SGLang binds 127.0.0.1 by default: unreachable from outside the container.

@@ -1,13 +1,15 @@
 """The profiles whose renders are checked in as goldens (tests/golden/NAME.yaml).
 
-Both engines x speculative modes x the models and GPU types that fit. The conformance tests
-feed every one of these to the engines' own argument parsers.
+Both engines x speculative modes x the models and GPU types that fit, and one per engine image
+of the release catalog. The conformance tests feed every one of these to the argument parser of
+the engine version its image is checked with (recipe/releases.py).
 """
 
 import os
 from contextlib import contextmanager
 
 from .profile import build
+from .releases import RELEASES, known_bugs_page
 
 # --hf-cache is rendered as an absolute path (`~` expanded when rendering), so goldens render as
 # if HOME were CI's (root's): the same bytes on every machine, and CI's `make generate` must
@@ -57,6 +59,11 @@ with golden_home():
                                     engine_args=("--chunked-prefill-size 8192 --watchdog-timeout=1200",),
                                     env=("NCCL_DEBUG=INFO", "SGLANG_ENABLE_SPEC_V2=1")),
         "rehearsal-gateway": build(rehearsal=True, hf_cache="/srv/tiny-hf", gateway=True),
+        # GLM-5.1 needs an image newer than the launch ones.
+        "vllm-glm51": build(engine="vllm", model="zai-org/GLM-5.1-FP8", image="vllm-v0.32.0"),
+        "sglang-glm51": build(engine="sglang", model="zai-org/GLM-5.1-FP8", image="sglang-v0.5.23-cu130"),
+        # Each catalog image that no profile above renders (the launch images are the defaults).
+        **{r.name: build(engine=r.engine, image=r.name) for r in RELEASES.values() if not r.default and r.cuda},
     }
 
 # Two hosts: one file per host (NAME-node0.yaml the head, NAME-node1.yaml the worker).
@@ -90,6 +97,7 @@ def golden_texts() -> dict:
     out["compose/vllm.yaml"] = out[f"{GOLDEN_DIR}/vllm-default.yaml"]
     out["compose/sglang.yaml"] = out[f"{GOLDEN_DIR}/sglang-default.yaml"]
     out["README.md"] = readme_with_sizing((ROOT / "README.md").read_text())
+    out["docs/known-bugs.md"] = known_bugs_page()
     return {Path(k): v for k, v in out.items()}
 
 

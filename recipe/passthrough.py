@@ -34,7 +34,8 @@ def _version_key(version: str) -> tuple:
 
 def versions(engine: str) -> list[str]:
     """The engine versions with a flag list, oldest first."""
-    found = [p.stem.split("-", 1)[1] for p in FLAGS_DIR.glob(f"{engine}-*.txt")]
+    found = [p.stem.split("-", 1)[1] for p in FLAGS_DIR.glob(f"{engine}-*.txt")
+             if not p.name.endswith(".parsers.txt")]  # the registries beside each list
     return sorted(found, key=_version_key)
 
 
@@ -46,15 +47,21 @@ def known_flags(engine: str, version: str) -> frozenset[str]:
 def flags_for(engine, image: str) -> tuple[str, frozenset[str], str]:
     """(version, its flags, a note saying which version judged --engine-args and why).
 
-    The image's own version where the release catalog knows it; else the newest version we have
-    a list for, since an unknown tag is most likely a recent one."""
-    have = versions(engine.name)
-    if not have:
-        raise RecipeError("--engine-args", engine.name, f"no flag list for {engine.label} in "
+    The version the release catalog checks the image with (recipe/releases.py); for an image
+    the catalog does not know, the newest release it has, since an unknown tag is most likely a
+    recent one."""
+    from .releases import NEWEST, lookup
+
+    row = lookup(engine.name, image)
+    version = (row or NEWEST[engine.name]).checked_with
+    if not (FLAGS_DIR / f"{engine.name}-{version}.txt").is_file():
+        raise RecipeError("--engine-args", engine.name, f"no flag list for {engine.label} {version} in "
                           f"{FLAGS_DIR.name}/", "run `make flags`, or leave --engine-args out")
-    version = have[-1]
-    note = (f"--engine-args were checked against the flags of {engine.label} {version}, the newest "
-            f"known; which version {image} holds is not known")
+    if row is not None:
+        note = f"--engine-args were checked against the flags of {engine.label} {version}, what {image} is checked with"
+    else:
+        note = (f"--engine-args were checked against the flags of {engine.label} {version}, the newest "
+                f"known; which version {image} holds is not known")
     return version, known_flags(engine.name, version), note
 
 

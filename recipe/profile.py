@@ -14,7 +14,7 @@ from .engines import ENGINES, engine_of_image
 from .errors import RecipeError
 from .escape import text_problem
 from .catalog import GATEWAY_IMAGE, GPUS, MODELS, TARGETS, Target
-from . import passthrough, sizing
+from . import passthrough, releases, sizing
 
 # glm47 is right for GLM-4.7 and GLM-5. The others exist to rehearse a wrong flag: glm45 is the
 # GLM-4.5 format (it misses GLM-5's calls on the Feb 2026 glm5 images; vLLM 0.32 made it an alias
@@ -263,7 +263,8 @@ DEFAULTS = {
     "iface": Default(None),
     "ib": Default(False),
     "hf_cache": Default(lambda v: host_folder("~/.cache/huggingface"), "~/.cache/huggingface"),
-    "image": Default(lambda v: _engine(v).image, "vllm/vllm-openai:glm5, lmsysorg/sglang:glm5-hopper"),
+    "image": Default(lambda v: releases.DEFAULTS[v["engine"]].image,
+                     "vllm/vllm-openai:glm5, lmsysorg/sglang:glm5-hopper"),
     "tool_call_parser": Default("glm47"),
     "reasoning_parser": Default("glm45"),
     "offline": Default(False),
@@ -335,6 +336,8 @@ def build(*, rehearsal: bool = False, **options) -> Profile:
             raise RecipeError("--model", model, "a rehearsal serves the tiny CPU model; GLM models "
                               "cannot run on a CPU", "leave --model out with --rehearsal")
     options = {**options, "engine": engine, "gpu_type": gpu_type}
+    if options.get("image") in releases.RELEASES:  # a catalog name (python generator.py --images)
+        options["image"] = releases.RELEASES[options["image"]].image
     # Click gives each repeated value as typed; the profile keeps the arguments the engine gets.
     if options.get("engine_args"):
         args = passthrough.split_args("--engine-args", options["engine_args"])
@@ -405,7 +408,8 @@ def check(p: Profile) -> None:
     holds = engine_of_image(p.image)
     if holds is not None and holds is not spec:
         raise RecipeError("--image", p.image, f"it holds {holds.label}, and --engine is {p.engine}",
-                          f"use --engine {holds.name}, or a {spec.label} image such as {spec.image}")
+                          f"use --engine {holds.name}, or a {spec.label} image such as "
+                          f"{releases.DEFAULTS[p.engine].image}")
     if not SERVED_NAME_RE.fullmatch(p.served_model_name):
         raise RecipeError(
             "--served-model-name", p.served_model_name, "not a usable model name",
@@ -469,6 +473,20 @@ def check(p: Profile) -> None:
     if p.speculative == "off" and p.spec_tokens is not None:
         raise RecipeError("--spec-tokens", p.spec_tokens, "speculative decoding is off",
                           "leave --spec-tokens out, or turn --speculative on")
+    row = releases.dialect(p.engine, p.image)
+    names = releases.registered(row.engine, row.checked_with)
+    for kind, value, choices in (("tool_call_parser", p.tool_call_parser, TOOL_PARSERS),
+                                 ("reasoning_parser", p.reasoning_parser, REASONING_PARSERS)):
+        if value != "none" and value not in names[kind]:
+            usable = [c for c in choices if c == "none" or c in names[kind]]
+            raise RecipeError(option_name(kind), value, f"{spec.label} {row.checked_with} (what {row.image} is "
+                              f"checked with) has no {value} {kind.replace('_', ' ')}", f"use {' or '.join(usable)}")
+    if not releases.serves(p.engine, p.image, facts):
+        row, needed = releases.lookup(p.engine, p.image), facts.needs[p.engine]
+        newer = [r.name for r in releases.RELEASES.values() if r.engine == p.engine and r.cuda and r.may_run(needed)]
+        raise RecipeError("--model", p.model, f"needs {spec.label} {needed} or newer, and {row.image} runs "
+                          f"{spec.label} {row.version}", f"add --image {' or '.join(newer)}, or use --model "
+                          f"{next(m for m in MODELS if not MODELS[m].needs and not MODELS[m].rehearsal)}")
     if p.max_model_len is not None and p.max_model_len > facts.context:
         raise RecipeError("--max-model-len", p.max_model_len, f"longer than {p.model}'s context of "
                           f"{facts.context} tokens", f"use at most {facts.context}, or leave it out")

@@ -10,6 +10,7 @@ import jinja2
 
 from .engines import ENGINES
 from .escape import comment, compose_scalar
+from .releases import dialect
 from .catalog import HF_MOUNT, MODELS
 from . import gateway as gw
 from .gateway import Gateway, error_body
@@ -121,14 +122,16 @@ def engine_command(p: Profile, rank: int = 0) -> list[str]:
         args += [e.kv_dtype_flag, e.kv_dtypes[p.kv_cache_dtype]]
     if not p.target.gpu:
         args += e.cpu_pp_args if p.pp > 1 else e.cpu_args
-    # The user's own flags last, after the recipe's (checked by profile.check).
-    return [*args, *e.extra_args, *p.engine_args]
+    # What this release needs on top of the engine's recipe (recipe/releases.py), then the
+    # user's own flags last (checked by profile.check).
+    return [*args, *e.extra_args, *dialect(p.engine, p.image).args, *p.engine_args]
 
 
 def engine_env(p: Profile) -> dict[str, str | None]:
     e = ENGINES[p.engine]
     env = {k: v.format(ready_s=p.start_period * 60) for k, v in e.env.items()}
     env.update(e.cache_env)
+    env.update(dialect(p.engine, p.image).env)
     if p.offline:
         # Weights are already in the cache: never start a surprise 800 GB download.
         env["HF_HUB_OFFLINE"] = "1"
@@ -240,6 +243,7 @@ def render_compose(p: Profile, out_dir: Path | None = None, rank: int = 0) -> st
         model=MODELS[p.model],
         target=target,
         hf_mount=HF_MOUNT,
+        entrypoint=list(dialect(p.engine, p.image).entrypoint),
         command=engine_command(p, rank),
         ulimits=target.ulimits,
         environment=engine_env(p),

@@ -1,6 +1,7 @@
 """Does the model fit the GPUs? Nominal GB, as in the vLLM recipes' vram_minimum_gb."""
 
 from .errors import RecipeError
+from . import releases
 from .catalog import GPUS, MODELS, Gpu, Model
 
 
@@ -96,7 +97,8 @@ def alternatives(p, model: Model, gpu: Gpu) -> str:
                 flags = other.strip() or "--gpus 8"
             options.append(f"two hosts of 8x {two_nodes[0].label} ({flags})")
     for smaller in MODELS.values():
-        if not smaller.rehearsal and smaller.vram_gb < model.vram_gb and fits(smaller, gpu, 8):
+        if (not smaller.rehearsal and smaller.vram_gb < model.vram_gb and fits(smaller, gpu, 8)
+                and releases.serves(p.engine, p.image, smaller)):
             options.append(f"--model {smaller.repo} (~{smaller.vram_gb} GB)")
     return "use " + ", or ".join(options)
 

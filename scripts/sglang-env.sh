@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Builds $CACHE/sglang-venv: SGLang's server-argument parser and its parser-name registries,
+# Builds an SGLang venv: SGLang's server-argument parser and its parser-name registries,
 # without SGLang's GPU dependencies (a full `pip install sglang` pulls 11 GB of CUDA torch, and
 # SGLang cannot serve on CPU anyway). Used by the conformance checks (`make conformance`).
 #
-#   scripts/sglang-env.sh [CACHE]      CACHE defaults to $CACHE, then <repo>/.cache
+#   scripts/sglang-env.sh [CACHE]                      $CACHE/sglang-venv, sglang 0.5.23 (the default)
+#   VERSION=0.5.8.post1 scripts/sglang-env.sh [CACHE]  $CACHE/sglang-0.5.8.post1-venv
+#
+# CACHE defaults to $CACHE, then <repo>/.cache.
 #
 # Idempotent: the venv carries a stamp holding a hash of the pins below; a matching stamp means
 # "done", anything else (no stamp, other pins, a build that died half-way) is deleted and rebuilt.
@@ -12,7 +15,10 @@ set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${1:-${CACHE:-$REPO/.cache}}
 PYTHON=${PYTHON:-python3}
-VENV=$CACHE/sglang-venv
+DEFAULT_VERSION=0.5.23
+VERSION=${VERSION:-$DEFAULT_VERSION}
+[[ $VERSION =~ ^[0-9]+(\.[0-9]+)+(\.post[0-9]+)?$ ]] || { echo "sglang-env: VERSION=$VERSION is not a release number like 0.5.8.post1" >&2; exit 2; }
+if [[ $VERSION == "$DEFAULT_VERSION" ]]; then VENV=$CACHE/sglang-venv; else VENV=$CACHE/sglang-$VERSION-venv; fi
 STAMP=$VENV/.sglang-env.stamp
 
 # sglang is installed with --no-deps: its declared deps include CUDA torch, sglang-kernel,
@@ -21,10 +27,14 @@ STAMP=$VENV/.sglang-env.stamp
 # torch 2.13.0 is the CPU wheel on the machine's disk; sglang 0.5.23 declares torch 2.14.1 but
 # its argument parser does not care.
 TORCH=torch==2.13.0
-SGLANG=sglang==0.5.23
+SGLANG=sglang==$VERSION
 TOP="numpy orjson psutil pybase64 requests triton packaging pillow starlette msgspec pydantic
 pyzmq tqdm IPython aiohttp openai partial_json_parser regex xgrammar transformers PyYAML"
-# Full lock of what TOP resolved to (pip freeze of a working build, 2026-11-28).
+OLDER="dill sentencepiece"
+# Full lock of what TOP resolved to for the default version (pip freeze of a working build,
+# 2026-11-28). Another version gets its own exact pins instead (transformers, xgrammar, openai...
+# read from its metadata; torch and its companions left out): the argument parser of an older
+# release imports from the transformers it was released with.
 LOCK="aiohappyeyeballs==2.7.1 aiohttp==3.14.5 aiosignal==1.4.0 annotated-doc==0.0.7
 annotated-types==0.8.0 anyio==4.16.0 apache-tvm-ffi==0.1.15.post2 asttokens==3.0.2 attrs==26.1.0
 certifi==2026.10.19.post1 charset-normalizer==3.5.3 click==8.5.1 executing==2.3.0 filelock==4.3.1
@@ -42,13 +52,18 @@ triton==3.9.0 truststore==0.10.5 typer==0.29.2 typing-inspection==0.4.5 typing_e
 urllib3==2.8.0 wcwidth==0.9.4 xgrammar==0.2.7 yarl==1.25.1"
 
 PY_VERSION=$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-KEY=$(printf '%s\n' "$PY_VERSION" "$TORCH" "$SGLANG" "$TOP" "$LOCK" | sha256sum | cut -d' ' -f1)
+if [[ $VERSION == "$DEFAULT_VERSION" ]]; then
+    # Kept byte-identical to before versions were selectable, so existing caches stay valid.
+    KEY=$(printf '%s\n' "$PY_VERSION" "$TORCH" "$SGLANG" "$TOP" "$LOCK" | sha256sum | cut -d' ' -f1)
+else
+    KEY=$(printf '%s\n' "$PY_VERSION" "$TORCH" "$SGLANG" "$TOP" "own exact pins" "$OLDER" "torchvision stand-in" | sha256sum | cut -d' ' -f1)
+fi
 
 log() { printf '[sglang-env %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 
 mkdir -p "$CACHE"
 # Two builds at once (make -j, two CI jobs) would trample each other's venv.
-exec 9>"$CACHE/.sglang-venv.lock"
+exec 9>"$CACHE/.${VENV##*/}.lock"
 flock 9
 
 if [[ -f $STAMP && $(cat "$STAMP") == "$KEY" ]]; then
@@ -64,8 +79,6 @@ fi
 
 log "creating venv with $PYTHON $PY_VERSION"
 "$PYTHON" -m venv "$VENV"
-CONSTRAINTS=$VENV/constraints.txt
-printf '%s\n' $TORCH $LOCK >"$CONSTRAINTS"
 # pip's output goes to a log: it lists every sglang dependency left out on purpose (--no-deps).
 BUILD_LOG=$VENV/build.log
 pip_install() {
@@ -80,16 +93,51 @@ log "installing $TORCH (CPU)"
 pip_install "$TORCH"
 log "installing $SGLANG without its dependencies"
 pip_install --no-deps "$SGLANG"
+CONSTRAINTS=$VENV/constraints.txt
+if [[ $VERSION == "$DEFAULT_VERSION" ]]; then
+    printf '%s\n' $TORCH $LOCK >"$CONSTRAINTS"
+else
+    { echo "$TORCH"; "$VENV/bin/python" - <<'EOF'
+from importlib.metadata import requires
+from pip._vendor.packaging.requirements import Requirement  # pip is in every venv
+
+for line in requires("sglang") or []:
+    req = Requirement(line)
+    pins = [s for s in req.specifier if s.operator == "=="]
+    if req.marker is None and len(pins) == 1 and not req.name.lower().startswith("torch"):
+        print(f"{req.name}=={pins[0].version}")
+EOF
+    } >"$CONSTRAINTS"
+fi
 log "installing the slim dependency set"
 # shellcheck disable=SC2086  # TOP is a word list on purpose
 pip_install -c "$CONSTRAINTS" $TOP
+if [[ $VERSION != "$DEFAULT_VERSION" ]]; then
+    # Older releases import more at server_args import time (0.5.8.post1: dill through the
+    # custom logit processors, sentencepiece through the tokenizer utils)...
+    log "installing what older server_args imports: $OLDER"
+    # shellcheck disable=SC2086
+    pip_install -c "$CONSTRAINTS" $OLDER
+    # ...and torchvision.transforms through the vision-language model configs (internvl_utils:
+    # InterpolationMode at module level). PyPI has only CUDA builds of torchvision, which do not
+    # import beside a CPU torch ("operator torchvision::nms does not exist"). Argument parsing
+    # never calls into it, so a stand-in package provides just that name; it says what it is.
+    site=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+    mkdir -p "$site/torchvision/transforms"
+    printf '"""Stand-in written by scripts/sglang-env.sh: not torchvision. Only the names an older\nSGLang imports at module level while building its argument parser."""\n' >"$site/torchvision/__init__.py"
+    : >"$site/torchvision/transforms/__init__.py"
+    printf 'import enum\n\n\nclass InterpolationMode(enum.Enum):\n    NEAREST = "nearest"\n    BILINEAR = "bilinear"\n    BICUBIC = "bicubic"\n' \
+        >"$site/torchvision/transforms/functional.py"
+fi
 
 log "smoke test: import the argument parser and the parser-name registries"
-"$VENV/bin/python" - <<'EOF'
+# The checker's own lookup, which knows where each release keeps the names.
+PYTHONPATH=$REPO "$VENV/bin/python" - <<'EOF'
 from sglang.srt.server_args import prepare_server_args  # noqa: F401
-from sglang.srt.function_call.parser_names import TOOL_CALL_PARSER_NAMES
-from sglang.srt.parser.reasoning_parser_names import REASONING_PARSER_NAMES
-assert "glm47" in TOOL_CALL_PARSER_NAMES and "glm45" in REASONING_PARSER_NAMES
+from conformance.sglang import registries
+
+regs = registries()
+assert "glm47" in regs["tool_call_parser"] and "glm45" in regs["reasoning_parser"], regs
 EOF
 
 echo "$KEY" >"$STAMP"

@@ -29,13 +29,14 @@ from typing import Callable
 
 import click
 
+from recipe import releases
 from recipe.catalog import GPUS, MODELS, Gpu
 from recipe.errors import BundleError, UsageError
 from recipe.render import ROOT
 from recipe.sizing import alternatives, weights_fit
 from stack.cli import compose_file_option, default_compose_file, run
 from stack.hfcache import cached_bytes, disk_target, human, repo_folder, weights_present
-from stack.probes import GpuInfo, Host, Unavailable, parse_gpus
+from stack.probes import GpuInfo, Host, Unavailable, parse_docker_engine, parse_gpus
 from stack.rendered import Rendered, load_render
 
 CDI_DIRS = ("/etc/cdi", "/var/run/cdi")
@@ -92,6 +93,13 @@ class Context:
             return exc
 
     @cached_property
+    def docker_engine(self) -> tuple[int, ...] | Unavailable:
+        try:
+            return parse_docker_engine(self.host.docker_version())
+        except Unavailable as exc:
+            return exc
+
+    @cached_property
     def docker(self) -> dict | Unavailable:
         try:
             return self.host.docker_info()
@@ -128,6 +136,25 @@ def docker_daemon(ctx):
                 "it; to use it without sudo, add your user to the docker group")
     rootless = any("rootless" in str(o) for o in info.get("SecurityOptions") or [])
     return Finding("PASS", f"Docker {info.get('ServerVersion', '?')}{' (rootless)' if rootless else ''}", need, "")
+
+
+# `start_interval` in a healthcheck: Engine API 1.44, Docker 25.0 (moby/moby#40894).
+DOCKER_FOR_START_INTERVAL = (25, 0)
+
+
+@check("docker-engine")
+def docker_engine(ctx):
+    if not ctx.profile.target.start_interval:
+        return Finding("SKIP", "this render's healthcheck has no start_interval", "any Docker Engine", "")
+    need = "Docker Engine 25.0+ (the healthcheck's start_interval)"
+    version = ctx.docker_engine
+    if isinstance(version, Unavailable):
+        return Finding("FAIL", str(version), need, version.fix)
+    measured = "Docker Engine " + ".".join(map(str, version))
+    if version < DOCKER_FOR_START_INTERVAL:
+        return Finding("FAIL", measured, need, "upgrade to Docker Engine 25 or newer (Docker's apt repository: "
+                       "docker-ce; Debian 12's docker.io is 20.10)")
+    return Finding("PASS", measured, need, "")
 
 
 @check("compose")
@@ -239,6 +266,34 @@ def gpu_memory(ctx):
         return Finding("FAIL", measured, need + " and room for the KV cache",
             f"re-render with --mem-fraction {fraction:g}, or use more GPUs")
     return Finding("PASS", measured, need, "")
+
+
+@check("driver")
+def driver(ctx):
+    p = ctx.profile
+    row = releases.lookup(p.engine, p.image)
+    if row is None:
+        return Finding("WARN", f"{p.image} is not in the release catalog: its CUDA is unknown",
+                       "a driver for the image's CUDA", "check the image's CUDA against NVIDIA's compatibility "
+                       "table (CUDA 12.x: driver 525+, 13.x: 580+), or use an image from --images")
+    if row.min_driver is None:
+        return Finding("SKIP", f"{row.image} is a CPU build", "no NVIDIA driver", "")
+    need = f"driver {row.min_driver}+ for {row.image} (CUDA {row.cuda})"
+    skipped = _no_gpus(ctx, need)
+    if skipped:
+        return skipped
+    text = min((g.driver for g in ctx.gpus), key=_driver_key)
+    measured = f"driver {text}"
+    if _driver_key(text)[0] < row.min_driver:
+        older = [r.name for r in releases.RELEASES.values() if r.engine == p.engine and r.min_driver is not None
+                 and r.checked_with == row.checked_with and r.min_driver <= _driver_key(text)[0]]
+        other = f", or re-render with --image {older[0]} (the same release for CUDA {releases.RELEASES[older[0]].cuda})" if older else ""
+        return Finding("FAIL", measured, need, f"install NVIDIA driver {row.min_driver} or newer{other}")
+    return Finding("PASS", measured, need, "")
+
+
+def _driver_key(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in re.findall(r"\d+", text)[:3]) or (0,)
 
 
 @check("gpu-arch")

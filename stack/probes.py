@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import resource
 import shutil
 import socket
@@ -20,7 +21,7 @@ from recipe.errors import HostError
 
 NVIDIA_SMI = ["nvidia-smi", "--query-gpu=name,memory.total,driver_version,compute_cap",
               "--format=csv,noheader,nounits"]
-PROBE_TIMEOUT = 20  # seconds, for nvidia-smi and `docker compose version`
+PROBE_TIMEOUT = 20  # seconds, for nvidia-smi, `docker version` and `docker compose version`
 DOCKER_TIMEOUT = 5  # seconds, for each Docker API call
 
 
@@ -91,6 +92,17 @@ class Host:
         if done.returncode != 0:
             raise Unavailable(_first_line(done.stderr + "\n" + done.stdout) or "`docker compose` failed")
         return done.stdout.strip()
+
+    def docker_version(self) -> str:
+        """`docker version` as a person would paste it: the client's and the daemon's sections.
+        Exits non-zero when the daemon is unreachable, yet prints the client part: keep both."""
+        try:
+            done = subprocess.run(["docker", "version"], capture_output=True, text=True, timeout=PROBE_TIMEOUT)
+        except FileNotFoundError:
+            raise Unavailable("the docker CLI is not on PATH") from None
+        except subprocess.TimeoutExpired:
+            raise Unavailable(f"`docker version` took more than {PROBE_TIMEOUT} s") from None
+        return done.stdout[:20000] + done.stderr[:2000]
 
     def disk_free(self, path: Path) -> int:
         return shutil.disk_usage(path).free
@@ -175,6 +187,20 @@ class Host:
             return image_id, list(json.loads(digests or "[]") or [])
         except ValueError:
             return image_id, []
+
+
+def parse_docker_engine(text: str) -> tuple[int, ...]:
+    """The daemon's version from `docker version` output: the first `Version:` after the
+    `Server:` line (under ` Engine:` on Docker CE and Debian's docker.io alike)."""
+    _, server, rest = text.partition("\nServer:")
+    if not server:
+        raise Unavailable("`docker version` shows no Server section: the daemon did not answer",
+                          "start Docker, or point DOCKER_HOST at it")
+    match = re.search(r"^\s*Version:\s*(\d+)\.(\d+)(?:\.(\d+))?", rest, re.M)
+    if not match:
+        raise Unavailable(f"no Engine version in `docker version`'s Server section: {_first_line(rest)[:80]!r}",
+                          "run `docker version` by hand")
+    return tuple(int(g) for g in match.groups() if g is not None)
 
 
 def _first_line(text: str) -> str:

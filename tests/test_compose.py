@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from recipe.engines import ENGINES
+from recipe.releases import dialect
 from recipe.errors import RecipeError
 from stack.rendered import load_render
 from recipe.catalog import MODELS
@@ -66,8 +67,14 @@ def test_structure(name, loaded):
     spec = ENGINES[p.engine]
 
     assert engine["image"] == p.image
-    assert engine["entrypoint"] == list(spec.entrypoint)
+    release = dialect(p.engine, p.image)
+    assert engine["entrypoint"] == list(release.entrypoint)
     cmd = engine["command"]
+    if release.args:  # after the recipe's, before the user's own --engine-args
+        end = len(cmd) - len(p.engine_args)
+        assert cmd[end - len(release.args):end] == list(release.args)
+    for key, value in release.env.items():
+        assert engine["environment"][key] == value
     if spec.model_flag:
         assert cmd[cmd.index(spec.model_flag) + 1] == p.model
     else:

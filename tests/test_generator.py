@@ -86,7 +86,14 @@ REFUSALS = [
     (["--engine", "tgi"], "Error: Invalid value for '--engine': 'tgi' is not one of 'vllm', 'sglang'."),
     (["--model", "zai-org/GLM-6"],
      "Error: --model zai-org/GLM-6: unknown model. Fix: use one of: zai-org/GLM-5-FP8, zai-org/GLM-5, "
-     "zai-org/GLM-4.7-FP8"),
+     "zai-org/GLM-4.7-FP8, zai-org/GLM-5.1-FP8, zai-org/GLM-5.1"),
+    (["--model", "zai-org/GLM-5.1-FP8"],
+     "Error: --model zai-org/GLM-5.1-FP8: needs vLLM 0.19.0 or newer, and vllm/vllm-openai:glm5 runs vLLM "
+     ">0.15.1,<0.16.0. Fix: add --image vllm-v0.32.0 or vllm-v0.32.0-cu129, or use --model zai-org/GLM-5-FP8"),
+    (["--engine", "sglang", "--model", "zai-org/GLM-5.1-FP8"],
+     "Error: --model zai-org/GLM-5.1-FP8: needs SGLang 0.5.10 or newer, and lmsysorg/sglang:glm5-hopper runs "
+     "SGLang >0.5.8.post1,<0.5.9. Fix: add --image sglang-v0.5.23-cu130 or sglang-v0.5.23-cu129, or use "
+     "--model zai-org/GLM-5-FP8"),
     (["--tp", "6"],
      "Error: --tp 6: must divide zai-org/GLM-5-FP8's 64 attention heads. Fix: use --tp 4 or 8"),
     (["--model", "zai-org/GLM-4.7-FP8", "--tp", "5"],
@@ -148,6 +155,9 @@ REFUSALS = [
     (["--model", "glm5-compose/tiny-glm5"],
      "Error: --model glm5-compose/tiny-glm5: the tiny model is for rehearsals only. Fix: add --rehearsal, "
      "or use zai-org/GLM-5-FP8"),
+    (["--engine", "sglang", "--tool-call-parser", "hermes"],
+     "Error: --tool-call-parser hermes: SGLang 0.5.8.post1 (what lmsysorg/sglang:glm5-hopper is checked with) "
+     "has no hermes tool call parser. Fix: use glm47 or glm45"),
     (["--served-model-name", "glm 5"],
      "Error: --served-model-name glm 5: not a usable model name. Fix: use letters, digits and . _ / - "
      "(e.g. glm-5-fp8)"),
@@ -327,3 +337,43 @@ def test_cli_args_are_what_differs_from_the_defaults():
     assert render.cli_args(p) == ["--engine", "sglang", "--model", "zai-org/GLM-4.7-FP8", "--gpus", "4"]
     assert render.cli_args(p.replace(tp=2)) == [
         "--engine", "sglang", "--model", "zai-org/GLM-4.7-FP8", "--gpus", "4", "--tp", "2"]
+
+
+def test_images_lists_the_catalog_and_exits(run, tmp_path):
+    result = run("--images")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[0].split()[:3] == ["name", "image", "version"]
+    from recipe.releases import RELEASES
+
+    assert [l.split()[0] for l in lines[1:]] == list(RELEASES)
+    assert "vllm/vllm-openai:glm5" in lines[1] and ">0.15.1,<0.16.0 (unconfirmed)" in lines[1]
+    assert not list(tmp_path.iterdir())
+
+
+def test_default_vllm_with_mtp_names_the_streamed_tool_bug_and_both_ways_out(run, tmp_path):
+    result = run("--output", str(tmp_path / "out.yaml"))
+    notes = [l for l in result.output.splitlines() if l.startswith("note: vllm/vllm-openai:glm5 has vllm#34449")]
+    assert len(notes) == 1
+    assert "Way out: turn MTP off (--speculative off), or use a release with the fix (vllm-v0.32.0" in notes[0]
+    quiet = run("--speculative", "off", "--output", str(tmp_path / "off.yaml"))
+    assert "vllm#34449" not in quiet.output
+
+
+def test_a_catalog_name_renders_that_image_in_its_own_dialect(run, tmp_path):
+    out = tmp_path / "out.yaml"
+    result = run("--engine", "sglang", "--image", "sglang-v0.5.23-cu130", "--output", str(out))
+    assert result.exit_code == 0
+    text = out.read_text()
+    assert 'image: "lmsysorg/sglang:v0.5.23-cu130"' in text and 'entrypoint: ["sglang", "serve"]' in text
+    assert "note:" not in result.output.replace("note: make up", "")
+
+
+def test_an_unknown_image_renders_the_newest_dialect_and_says_so(run, tmp_path):
+    out = tmp_path / "out.yaml"
+    result = run("--engine", "sglang", "--image", "registry.example/sglang:mine", "--output", str(out))
+    assert result.exit_code == 0
+    assert ("note: registry.example/sglang:mine is not in the release catalog (python generator.py --images): "
+            "rendered with the newest sglang dialect (sglang-v0.5.23-cu130), its flags checked against sglang "
+            "0.5.23") in result.output.splitlines()
+    assert 'entrypoint: ["sglang", "serve"]' in out.read_text()

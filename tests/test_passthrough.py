@@ -15,8 +15,12 @@ from recipe.profile import build
 from recipe.render import render_compose
 from stack.rendered import compose_command, load_render, resolve_services
 
-VLLM_VERSION = passthrough.versions("vllm")[-1]
-SGLANG_VERSION = passthrough.versions("sglang")[-1]
+from recipe.releases import DEFAULTS, NEWEST  # noqa: E402
+
+# --engine-args are judged by the flags of the version the image is checked with: the launch
+# images' (the defaults) unless a test names another image.
+VLLM_VERSION = DEFAULTS["vllm"].checked_with
+SGLANG_VERSION = DEFAULTS["sglang"].checked_with
 
 
 @pytest.fixture
@@ -132,8 +136,11 @@ def test_header_command_reproduces_a_passthrough_render(run, tmp_path, monkeypat
 def test_the_note_says_which_version_judged_the_flags(run, tmp_path):
     result = run("--engine-args", "--seed 7", "--output", str(tmp_path / "c.yaml"))
     assert result.exit_code == 0
-    assert (f"note: --engine-args were checked against the flags of vLLM {VLLM_VERSION}, the newest known; "
-            "which version vllm/vllm-openai:glm5 holds is not known.") in result.output
+    assert (f"note: --engine-args were checked against the flags of vLLM {VLLM_VERSION}, what "
+            "vllm/vllm-openai:glm5 is checked with.") in result.output
+    other = run("--engine-args", "--seed 7", "--image", "example.org/vllm:mine", "--output", str(tmp_path / "d.yaml"))
+    assert (f"note: --engine-args were checked against the flags of vLLM {NEWEST['vllm'].checked_with}, the "
+            "newest known; which version example.org/vllm:mine holds is not known.") in other.output
 
 
 # --- refusals --------------------------------------------------------------------------------
@@ -141,7 +148,14 @@ def test_the_note_says_which_version_judged_the_flags(run, tmp_path):
 REFUSALS = [
     (["--engine-args", "--max-num-seqz 256"],
      f"Error: --engine-args --max-num-seqz: vLLM {VLLM_VERSION} has no such flag. Fix: did you mean --max-num-seqs "
-     "(or --max-num-active-seqs, --max-num-queued-reqs)?"),
+     "(or --max-cpu-loras)?"),
+    (["--image", "vllm-v0.32.0", "--engine-args", "--max-num-seqz 256"],
+     f"Error: --engine-args --max-num-seqz: vLLM {NEWEST['vllm'].checked_with} has no such flag. Fix: did you mean "
+     "--max-num-seqs (or --max-num-active-seqs, --max-num-queued-reqs)?"),
+    # A flag vLLM 0.32 still has but the launch image's version does not: judged by the image's.
+    (["--engine-args", "--max-num-active-seqs 8"],
+     f"Error: --engine-args --max-num-active-seqs: vLLM {VLLM_VERSION} has no such flag. Fix: did you mean "
+     "--max-num-seqs (or --max-num-batched-tokens, --max-num-partial-prefills)?"),
     (["--engine", "sglang", "--engine-args", "--chunked-prefil-size 8192"],
      f"Error: --engine-args --chunked-prefil-size: SGLang {SGLANG_VERSION} has no such flag. "
      "Fix: did you mean --chunked-prefill-size (or --disable-chunked-prefix-cache, --data-parallel-size)?"),
@@ -267,7 +281,7 @@ def test_a_refused_secret_is_never_echoed(run, tmp_path):
 
 def test_secret_flags_are_the_ones_that_carry_secrets():
     found = {e: sorted(f for f in passthrough.known_flags(e, v) if passthrough.SECRET_FLAG_RE.fullmatch(f))
-             for e, v in (("vllm", VLLM_VERSION), ("sglang", SGLANG_VERSION))}
+             for e, v in (("vllm", NEWEST["vllm"].checked_with), ("sglang", NEWEST["sglang"].checked_with))}
     assert found == {"vllm": ["--api-key", "--hf-token"],
                      "sglang": ["--admin-api-key", "--api-key", "--ssl-keyfile-password"]}
 

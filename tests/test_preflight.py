@@ -21,11 +21,12 @@ from stack.rendered import Rendered, load_render
 
 ROOT = Path(__file__).resolve().parent.parent
 SMI = ROOT / "tests" / "fixtures" / "nvidia-smi"
-ONE_HOST_CHECKS = ["docker", "compose", "nvidia-runtime", "gpus", "gpu-memory", "gpu-arch", "disk", "port",
-                   "hf-token", "api-keys", "memlock", "shm"]
+ONE_HOST_CHECKS = ["docker", "docker-engine", "compose", "nvidia-runtime", "gpus", "gpu-memory", "driver",
+                   "gpu-arch", "disk", "port", "hf-token", "api-keys", "memlock", "shm"]
 # Two hosts only (tests/test_preflight_nodes.py); SKIP on a one-host render.
 NODE_CHECKS = ["head-address", "iface", "infiniband", "image", "head-ports"]
 CHECK_NAMES = ONE_HOST_CHECKS + NODE_CHECKS
+DOCKER_VERSION = ROOT / "tests" / "fixtures" / "docker-version"
 ROOTFUL = {"ServerVersion": "28.2.2", "Runtimes": {"runc": {}, "nvidia": {}}, "SecurityOptions": ["name=seccomp"]}
 RENDERED = {"ipc": "host", "ulimits": {"memlock": -1, "stack": 67108864}}
 TB = 10**12
@@ -35,8 +36,10 @@ class FakeHost(Host):
     """A GPU host as recorded: every probe answers from the fields below, no real one runs."""
 
     def __init__(self, smi="h200x8.csv", docker=ROOTFUL, compose="Docker Compose version v2.40.3",
-                 free=4 * TB, env=None, memlock=(65536, 65536), shm=64 << 30, cdi=(), hook=None):
+                 free=4 * TB, env=None, memlock=(65536, 65536), shm=64 << 30, cdi=(), hook=None,
+                 docker_version="engine-28.3.3.txt"):
         self.smi, self.docker, self.compose, self.free = smi, docker, compose, free
+        self.docker_version_file = docker_version
         self.environ, self.limits, self.shm, self.cdi, self.hook = env or {}, memlock, shm, list(cdi), hook
         self.disk_asked = []
         self.bound = []
@@ -50,6 +53,9 @@ class FakeHost(Host):
         if isinstance(self.docker, Unavailable):
             raise self.docker
         return self.docker
+
+    def docker_version(self):
+        return (DOCKER_VERSION / self.docker_version_file).read_text()
 
     def compose_version(self):
         if isinstance(self.compose, Unavailable):
@@ -587,3 +593,46 @@ def test_api_keys_owned_by_root_is_a_warning(tmp_path):
 def test_api_keys_skipped_without_a_gateway(tmp_path):
     got = results(MATRIX["vllm-default"], FakeHost(), tmp_path)["api-keys"]
     assert got.status == "SKIP"
+@pytest.mark.parametrize("fixture,status,measured", [
+    ("engine-28.3.3.txt", "PASS", "Docker Engine 28.3.3"),
+    ("engine-20.10.6.txt", "FAIL", "Docker Engine 20.10.6"),
+])
+def test_docker_engine_25_is_needed_for_start_interval(fixture, status, measured, tmp_path):
+    got = results(MATRIX["vllm-default"], FakeHost(docker_version=fixture), tmp_path)["docker-engine"]
+    assert (got.status, got.measured) == (status, measured)
+    if status == "FAIL":
+        assert got.fix.startswith("upgrade to Docker Engine 25 or newer")
+
+
+def test_docker_version_without_a_daemon_fails_with_the_fix(tmp_path):
+    got = results(MATRIX["vllm-default"], FakeHost(docker_version="no-daemon.txt"), tmp_path)["docker-engine"]
+    assert got.status == "FAIL" and "no Server section" in got.measured and got.fix
+
+
+def test_a_rehearsal_without_start_interval_takes_any_docker(tmp_path):
+    got = results(MATRIX["rehearsal"], FakeHost(docker_version="engine-20.10.6.txt"), tmp_path)["docker-engine"]
+    assert got.status == "SKIP"
+
+
+@pytest.mark.parametrize("name,status", [
+    ("vllm-default", "PASS"),            # CUDA 12 image, driver 570 >= 535
+    ("sglang-default", "PASS"),
+    ("vllm-v0.32.0", "FAIL"),            # CUDA 13 image needs 580
+    ("vllm-v0.32.0-cu129", "PASS"),
+    ("sglang-v0.5.23-cu130", "FAIL"),
+])
+def test_the_driver_must_run_the_images_cuda(name, status, tmp_path):
+    got = results(MATRIX[name], FakeHost(smi="h200x8.csv"), tmp_path)["driver"]
+    assert (got.status, got.measured) == (status, "driver 570.133.20")
+
+
+def test_a_cuda13_image_on_an_older_driver_names_the_cuda12_build_of_the_same_release(tmp_path):
+    got = results(MATRIX["vllm-v0.32.0"], FakeHost(smi="h200x8.csv"), tmp_path)["driver"]
+    assert got.need == "driver 580+ for vllm/vllm-openai:v0.32.0 (CUDA 13)"
+    assert got.fix == ("install NVIDIA driver 580 or newer, or re-render with --image vllm-v0.32.0-cu129 "
+                       "(the same release for CUDA 12)")
+
+
+def test_an_image_outside_the_catalog_warns_that_its_cuda_is_unknown(tmp_path):
+    got = results(MATRIX["vllm-custom"], FakeHost(), tmp_path)["driver"]
+    assert got.status == "WARN" and "not in the release catalog" in got.measured

@@ -21,9 +21,15 @@ ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("CACHE") or ROOT / ".cache")
 VENVS = {"vllm": CACHE / "vllm-venv", "sglang": CACHE / "sglang-venv"}
 STAMPS = {"vllm": ".vllm-env.stamp", "sglang": ".sglang-env.stamp"}
-BUILD = {"vllm": "make vllm-env", "sglang": "make sglang-env"}
 TIMEOUT_S = 900
-TIMINGS: list[str] = []  # one line per engine, printed in pytest's terminal summary (conftest.py)
+TIMINGS: list[str] = []  # one line per engine version, printed in pytest's terminal summary (conftest.py)
+
+
+def venv_of(engine: str, version: str) -> Path:
+    """The venv of one engine version: scripts/engine-envs.sh's rule (the newest has the plain name)."""
+    from recipe.releases import NEWEST
+
+    return VENVS[engine] if version == NEWEST[engine].checked_with else CACHE / f"{engine}-{version}-venv"
 
 
 def resolve(path: Path, out: Path) -> Path:
@@ -49,21 +55,22 @@ def mutate(src: Path, dst: Path, edit) -> Path:
 
 
 class Checker:
-    """One checker process per engine for every file it must judge.
+    """One checker process per engine version for every file it must judge.
 
-    start() launches it in the background, so both engines import at the same time; the
-    report is read on first use. A missing venv skips (or fails) only that engine's tests.
+    start() launches it in the background, so the engines import at the same time; the
+    report is read on first use. A missing venv skips (or fails) only that version's tests.
     """
 
-    def __init__(self, engine: str, files: list[Path]):
-        self.engine, self.files = engine, files
+    def __init__(self, engine: str, version: str, files: list[Path]):
+        self.engine, self.version, self.files = engine, version, files
         self._proc = self._report = None
         self._missing = None
 
     def start(self) -> "Checker":
-        venv = VENVS[self.engine]
+        venv = venv_of(self.engine, self.version)
         if not (venv / STAMPS[self.engine]).is_file():
-            self._missing = f"{venv} is not built (or half-built): run `{BUILD[self.engine]}` or `make conformance`"
+            self._missing = (f"{venv} is not built (or half-built): run `make conformance` "
+                             f"(or `VERSION={self.version} scripts/{self.engine}-env.sh`)")
             return self
         self._out, self._err = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
         self._resolved = tempfile.TemporaryDirectory(prefix=f"conformance-{self.engine}-")
@@ -96,6 +103,9 @@ class Checker:
                             pytrace=False)
             self._report = json.loads(out)
             r = self._report
+            if r["version"] != self.version:
+                pytest.fail(f"{venv_of(self.engine, self.version)} holds {self.engine} {r['version']}, "
+                            f"not {self.version}: rebuild it (make conformance)", pytrace=False)
             TIMINGS.append(f"{self.engine} {r['version']}: judged {len(r['results'])} files in "
                            f"{time.monotonic() - self._started:.1f} s (import {r['import_seconds']:.1f} s)")
         return self._report

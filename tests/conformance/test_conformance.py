@@ -1,12 +1,15 @@
-"""Every rendered engine command is accepted by the real vLLM / SGLang argument parsers.
+"""Every rendered engine command is accepted by the argument parser of the engine version
+its image runs (recipe/releases.py: the row's `checked_with`; the newest for an unknown image).
 
 The files judged are the goldens of recipe.goldens.MATRIX and the checked-in default renders,
 as the Compose v2 loader resolves them (stack.rendered; how the argv is written, as lists of
 strings, is tests/test_compose.py's); the values the engine parsed
-must be the profile's. Negative cases (mutated copies of the default renders) prove each check
-can fail. Run with `make conformance`, which builds both engine venvs first.
+must be the profile's. Negative cases (mutated copies of the renders) prove each check can
+fail, and that a flag spelled for another release is rejected by this one's parser. Run with
+`make conformance`, which builds every engine version's venv first.
 """
 
+import os
 import re
 from pathlib import Path
 
@@ -16,6 +19,7 @@ import yaml
 from recipe.engines import ENGINES
 from recipe.goldens import GOLDEN_DIR, MATRIX, NODES_MATRIX
 from recipe.profile import Profile
+from recipe.releases import DEFAULTS, NEWEST, RELEASES, dialect
 from stack.rendered import load_render
 
 from engine_runs import ROOT, Checker, mutate
@@ -76,6 +80,8 @@ NEGATIVES = {
     "sglang-misspelled-flag": ("sglang", _rename_flag("--tp-size", "--tp-sise"), "--tp-sise"),
     "sglang-unknown-tool-parser": ("sglang", _flag_value("--tool-call-parser", "glm99"), "glm99"),
     "sglang-unknown-reasoning-parser": ("sglang", _flag_value("--reasoning-parser", "glm99"), "glm99"),
+    # SGLang has a glm47 tool parser but no glm47 reasoning parser (sglang PR #26384): glm45 it is.
+    "sglang-glm47-reasoning-parser": ("sglang", _flag_value("--reasoning-parser", "glm47"), "glm47"),
     "sglang-non-integer-tp": ("sglang", _flag_value("--tp-size", "8.5"), "8.5"),
     "sglang-unknown-speculative-algorithm": ("sglang", _flag_value("--speculative-algorithm", "EAGLE9"), "EAGLE9"),
     "sglang-wrong-entrypoint": ("sglang", _set("entrypoint", ["vllm", "serve"]), "entrypoint"),
@@ -115,23 +121,72 @@ def _source(spec: tuple) -> str:
     return spec[3] if len(spec) > 3 else f"{spec[0]}-default"
 
 
+def _append(*args: str):
+    def edit(svc):
+        svc["command"] += list(args)
+    return edit
+
+
+def _version_negatives() -> dict:
+    """A flag spelled for another release (recipe/releases.py `renamed`), rendered into the golden
+    of a row whose version does not list it (recipe/flags/), must be that version's parser's
+    rejection: name -> (golden, flag)."""
+    out, seen = {}, set()
+    for r in RELEASES.values():
+        spellings = {s for o in RELEASES.values() if o.engine == r.engine for pair in o.renamed.items() for s in pair}
+        listed = set((ROOT / "recipe" / "flags" / r.flags_file).read_text().split())
+        golden = f"{r.engine}-default" if r.default else r.name
+        for flag in sorted(spellings - listed):
+            if golden in MATRIX and (r.engine, r.checked_with, flag) not in seen:
+                seen.add((r.engine, r.checked_with, flag))
+                out[f"{r.name}:{flag}"] = (golden, flag)
+    return out
+
+
+VERSION_NEGATIVES = _version_negatives()
+
+
+def key(p: Profile) -> tuple[str, str]:
+    """(engine, version) of the parser that judges a render of this profile."""
+    return p.engine, dialect(p.engine, p.image).checked_with
+
+
 @pytest.fixture(scope="session")
 def negative_files(tmp_path_factory) -> dict[str, Path]:
-    """Mutated copies of each engine's default render, one per negative case."""
+    """Mutated copies of the renders, one per negative case."""
     out = tmp_path_factory.mktemp("negative")
-    return {name: mutate(ROOT / GOLDEN_DIR / f"{_source(spec)}.yaml", out / f"{name}.yaml", spec[1])
-            for name, spec in {**NEGATIVES, **WRONG_VALUES}.items()}
+    files = {name: mutate(ROOT / GOLDEN_DIR / f"{_source(spec)}.yaml", out / f"{name}.yaml", spec[1])
+             for name, spec in {**NEGATIVES, **WRONG_VALUES}.items()}
+    for name, (golden, flag) in VERSION_NEGATIVES.items():
+        files[name] = mutate(ROOT / GOLDEN_DIR / f"{golden}.yaml", out / f"{name}.yaml", _append(flag, "tilelang"))
+    return files
+
+
+def negative_key(name: str) -> tuple[str, str]:
+    """The version that judges a negative case: the one its source golden is judged by."""
+    if name in VERSION_NEGATIVES:
+        return key(MATRIX[VERSION_NEGATIVES[name][0]])
+    return key(CASES[_source({**NEGATIVES, **WRONG_VALUES}[name])][1])
+
+
+# make conformance-all: the renders for an image whose version is a range are judged by both ends.
+EVERY = bool(os.environ.get("CONFORMANCE_ALL"))
+
+
+def range_ends(p: Profile) -> list[tuple[str, str]]:
+    return [(p.engine, v) for v in dialect(p.engine, p.image).also_checked_with] if EVERY else []
 
 
 @pytest.fixture(scope="session")
-def checkers(negative_files) -> dict[str, Checker]:
-    """One checker per engine over all its files; each process starts when first needed."""
-    files = {engine: [] for engine in ENGINES}
+def checkers(negative_files) -> dict[tuple[str, str], Checker]:
+    """One checker per engine version over all its files; each process starts when first needed."""
+    files: dict[tuple[str, str], list[Path]] = {}
     for path, p, _ in CASES.values():
-        files[p.engine].append(path)
+        for k in (key(p), *range_ends(p)):
+            files.setdefault(k, []).append(path)
     for name, path in negative_files.items():
-        files[{**NEGATIVES, **WRONG_VALUES}[name][0]].append(path)
-    running = {engine: Checker(engine, fs).start() for engine, fs in files.items()}
+        files.setdefault(negative_key(name), []).append(path)
+    running = {k: Checker(*k, fs).start() for k, fs in files.items()}
     yield running
     for checker in running.values():
         checker.stop()
@@ -139,7 +194,7 @@ def checkers(negative_files) -> dict[str, Checker]:
 
 def accepted(checkers, name) -> dict:
     path, p, _ = CASES[name]
-    v = checkers[p.engine].verdict(path)
+    v = checkers[key(p)].verdict(path)
     assert v["ok"], f"{p.engine} rejects {path.relative_to(ROOT)}: {v['error']}\n  argv: {v['argv']}"
     return v
 
@@ -288,67 +343,132 @@ def test_traffic_goes_to_the_port_the_engine_listens_on(checkers, name):
 @pytest.mark.parametrize("name", sorted(NEGATIVES))
 def test_negative_case_is_rejected(checkers, negative_files, name):
     engine, _, needle = NEGATIVES[name][:3]
-    v = checkers[engine].verdict(negative_files[name])
+    v = checkers[negative_key(name)].verdict(negative_files[name])
     assert not v["ok"], f"{name} was accepted: {v['values']}"
     assert needle in v["error"], f"{name} rejected for another reason: {v['error']}"
 
 
 @pytest.mark.parametrize("name", sorted(WRONG_VALUES))
 def test_a_wrong_value_the_engine_accepts_is_caught(checkers, negative_files, name):
-    engine, _, key = WRONG_VALUES[name][:3]
-    v = checkers[engine].verdict(negative_files[name])
+    engine, _, field = WRONG_VALUES[name][:3]
+    v = checkers[negative_key(name)].verdict(negative_files[name])
     assert v["ok"], f"{name}: expected the engine to accept it: {v['error']}"
     _, p, rank = CASES[_source(WRONG_VALUES[name])]
     want = EXPECTED[engine](p, rank)
-    assert v["values"][key] != want[key]
+    assert v["values"][field] != want[field]
 
 
-@pytest.mark.parametrize("engine", sorted(ENGINES))
-def test_rendered_parser_names_are_registered(checkers, engine):
-    """The names the profile may render (recipe.profile's choices) exist in the engine."""
-    from recipe.profile import REASONING_PARSERS, TOOL_PARSERS
+@pytest.mark.parametrize("name", sorted(VERSION_NEGATIVES))
+def test_a_flag_of_another_release_is_rejected_by_this_one(checkers, negative_files, name):
+    golden, flag = VERSION_NEGATIVES[name]
+    engine, version = negative_key(name)
+    v = checkers[(engine, version)].verdict(negative_files[name])
+    assert not v["ok"], f"{engine} {version} accepted {flag} ({name}): {v['values']}"
+    assert flag in v["error"], f"{name} rejected for another reason: {v['error']}"
 
-    regs = checkers[engine].report["registries"]
-    assert set(TOOL_PARSERS) <= set(regs["tool_call_parser"])
-    assert set(REASONING_PARSERS) - {"none"} <= set(regs["reasoning_parser"])
+
+def test_renamed_flags_are_exercised_on_both_sides():
+    """At least one old spelling rejected by the newest SGLang and one new spelling by the oldest."""
+    assert any(k.startswith(NEWEST["sglang"].name + ":--nsa-") for k in VERSION_NEGATIVES), VERSION_NEGATIVES
+    assert any(k.startswith(DEFAULTS["sglang"].name + ":--dsa-") for k in VERSION_NEGATIVES), VERSION_NEGATIVES
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_the_entrypoint_is_the_images_own(checkers, name):
+    _, p, _ = CASES[name]
+    v = accepted(checkers, name)
+    want = list(dialect(p.engine, p.image).entrypoint)
+    assert v["argv"][:len(want)] == want, f"{name}: entrypoint {v['argv'][:len(want)]}, the image runs {want}"
+
+
+def _accepted_parser_names() -> list[tuple[str, str, str]]:
+    """(catalog row, kind, name) for every parser name the profile accepts for that row's image."""
+    from recipe.errors import RecipeError
+    from recipe.profile import REASONING_PARSERS, TOOL_PARSERS, build
+
+    out = []
+    for r in RELEASES.values():
+        for kind, choices in (("tool_call_parser", TOOL_PARSERS), ("reasoning_parser", REASONING_PARSERS)):
+            for name in choices:
+                if name == "none":
+                    continue
+                try:
+                    if r.cuda is None:
+                        build(rehearsal=True, **{kind: name})
+                    else:
+                        build(engine=r.engine, image=r.name, **{kind: name})
+                except RecipeError:
+                    continue  # refused at render time for this image: nothing to register
+                out.append((r.name, kind, name))
+    return out
+
+
+@pytest.mark.parametrize("row,kind,name", _accepted_parser_names())
+def test_every_parser_name_the_profile_accepts_is_registered_in_that_version(checkers, row, kind, name):
+    r = RELEASES[row]
+    checker = checkers.get((r.engine, r.checked_with))
+    assert checker is not None, f"no render of {r.engine} {r.checked_with} is judged: add a golden for {row}"
+    assert name in checker.report["registries"][kind], f"{r.engine} {r.checked_with} has no {kind} {name}"
+
+
+@pytest.mark.parametrize("name", sorted(n for n, (_, p, _) in CASES.items() if range_ends(p)))
+def test_the_other_end_of_a_version_range_accepts_the_render_too(checkers, name):
+    path, p, _ = CASES[name]
+    for k in range_ends(p):
+        v = checkers[k].verdict(path)
+        assert v["ok"], f"{k[0]} {k[1]} rejects {path.relative_to(ROOT)}: {v['error']}"
+
+
+def test_flag_and_parser_data_are_what_each_version_accepts(checkers):
+    """recipe/flags/<engine>-<version>.txt and .parsers.txt equal what that version's own parser
+    and registries report (the checker's report carries both). `make flags` rewrites them."""
+    flags = ROOT / "recipe" / "flags"
+    for (engine, version), checker in sorted(checkers.items()):
+        report = checker.report
+        for suffix, got in ((".txt", report["options"]), (".parsers.txt", report["parser_lines"])):
+            path = flags / f"{engine}-{version}{suffix}"
+            assert path.is_file(), f"no {path.relative_to(ROOT)}: run `make flags`"
+            data = path.read_text().splitlines()
+            assert data == got, (f"{path.relative_to(ROOT)} disagrees with {engine} {version}: only in the file "
+                                 f"{sorted(set(data) - set(got))}, only in the engine {sorted(set(got) - set(data))}; "
+                                 "run `make flags`")
+
+
+def test_every_version_the_catalog_names_is_judged(checkers):
+    from recipe.releases import checked_versions
+
+    want = {(e, v) for e in ENGINES for v in checked_versions(e, every=EVERY)}
+    assert set(checkers) == want, "a catalog version has no golden rendered for it, or a golden no catalog version"
 
 
 # --- --engine-args: what the generator owns, and the flag lists, against the parsers ---------
 
 def _groups(checkers, engine):
-    report = checkers[engine].report
-    return ENGINES[engine], report["registries"]["option_groups"], report["version"].split("+")[0]
+    """(spec, [(version, option groups)]) over every version of the engine that is judged."""
+    return ENGINES[engine], [(v, c.report["registries"]["option_groups"])
+                             for (e, v), c in sorted(checkers.items()) if e == engine]
 
 
 @pytest.mark.parametrize("engine", sorted(ENGINES))
 def test_every_spelling_of_an_owned_flag_is_owned(checkers, engine):
     """An action holding a flag the generator renders (or lifts) holds no spelling it would let
     through --engine-args (SGLang's --tensor-parallel-size beside --tp-size)."""
-    spec, actions, _ = _groups(checkers, engine)
+    spec, versions = _groups(checkers, engine)
     owned = lambda s: bool(spec.owner_of(s)) or s in spec.lifted_flags  # noqa: E731
-    for strings in actions:
-        if any(map(owned, strings)):
-            free = [s for s in strings if not owned(s)]
-            assert not free, (f"{spec.label}: {free} spell a flag the generator renders "
-                              f"({[s for s in strings if owned(s)]}): add them to `aliases` in recipe/engines.py")
+    for version, actions in versions:
+        for strings in actions:
+            if any(map(owned, strings)):
+                free = [s for s in strings if not owned(s)]
+                assert not free, (f"{spec.label} {version}: {free} spell a flag the generator renders "
+                                  f"({[s for s in strings if owned(s)]}): add them to `aliases` in recipe/engines.py")
 
 
 @pytest.mark.parametrize("engine", sorted(ENGINES))
 def test_every_owned_flag_is_a_flag_of_the_engine(checkers, engine):
-    spec, actions, _ = _groups(checkers, engine)
+    # Some spellings are younger than the launch images (vLLM 0.32's --device-memory-utilization):
+    # owned for the versions that have them; the newest must know every one.
+    spec, versions = _groups(checkers, engine)
+    actions = dict(versions)[NEWEST[engine].checked_with]
     known = {s for strings in actions for s in strings}
     for flag in [*spec.owned_flags(), *spec.lifted_flags]:
-        assert flag in known, f"{spec.label} has no {flag}: recipe/engines.py names a flag the engine lacks"
-
-
-@pytest.mark.parametrize("engine", sorted(ENGINES))
-def test_the_flag_list_is_what_the_parser_accepts(checkers, engine):
-    """recipe/flags/<engine>-<version>.txt, which --engine-args is checked against, is exactly the
-    option strings of this venv's parser (regenerate it from the parser when this fails)."""
-    from recipe import passthrough
-
-    spec, actions, version = _groups(checkers, engine)
-    listed = passthrough.known_flags(spec.name, version)
-    parsed = {s for strings in actions for s in strings}
-    assert listed == parsed, (f"recipe/flags/{spec.name}-{version}.txt disagrees with the parser: listed only "
-                              f"{sorted(listed - parsed)}, parser only {sorted(parsed - listed)}")
+        assert flag in known, f"{spec.label} {NEWEST[engine].checked_with} has no {flag}: recipe/engines.py names a flag it lacks"
