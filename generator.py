@@ -229,8 +229,9 @@ def notes(prof) -> list[str]:
                    "all TCP between the hosts' private interfaces (NCCL opens random ports); the "
                    "traffic between them is not encrypted (see README, Two hosts).")
         if prof.target.gpu and prof.speculative == "off" and prof.pp > 1:
-            out.append(f"speculative decoding is off: {ENGINES[prof.engine].label} refuses MTP with "
-                       f"pipeline parallel on this image; --tp {prof.tp * prof.pp} keeps it on.")
+            out.append(f"speculative decoding is off with pipeline stages (MTP with PP needs "
+                       f"{ENGINES[prof.engine].label} {ENGINES[prof.engine].speculative_with_pp}+ and "
+                       f"--speculative mtp); --tp {prof.tp * prof.pp} keeps it on.")
     if prof.target.gpu and (prof.max_num_seqs or prof.kv_cache_dtype != "auto"):
         kv = sizing.kv_note(prof, MODELS[prof.model], GPUS[prof.gpu_type])
         if kv:

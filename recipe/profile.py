@@ -247,8 +247,9 @@ DEFAULTS = {
     "pp": Default(lambda v: max(max(v["gpus"], 1) * v["nodes"] // max(v["tp"], 1), 1) if v["nodes"] > 1 else 1,
                   "1; two hosts: the GPUs of both / --tp"),
     "gpu_ids": Default(None),
-    "speculative": Default(lambda v: "off" if v["pp"] > 1 and not _engine(v).speculative_with_pp
-                           else _engine(v).default_speculative,
+    # Off with pipeline stages on vLLM whatever the image: the launch images refuse MTP with PP
+    # (recipe/engines.py); --speculative mtp asks for it on an image that takes it.
+    "speculative": Default(lambda v: "off" if v["pp"] > 1 and _engine(v).pp_flag else _engine(v).default_speculative,
                            "auto: mtp on vLLM, eagle on SGLang; off with pipeline stages on vLLM"),
     "spec_tokens": Default(lambda v: None if v["speculative"] == "off" else _engine(v).default_spec_tokens,
                            "1 for MTP, 3 for EAGLE"),
@@ -568,11 +569,26 @@ def check_nodes(p: Profile, spec) -> None:
         raise RecipeError("--tp", p.tp, f"{spec.label}'s two-host recipe spreads tensor parallel over "
                           f"both hosts, with no pipeline stages (--pp {p.pp})",
                           f"leave --tp and --pp out (TP {ranks})")
-    if p.pp > 1 and p.speculative != "off" and not spec.speculative_with_pp:
-        raise RecipeError("--speculative", p.speculative, f"{spec.label} refuses speculative decoding "
-                          f"with pipeline parallel on this image (MTP's draft model does not support "
-                          f"PP: vllm#52069, #49355)", f"use --speculative off with PP {p.pp}, or "
-                          f"--tp {ranks} (TP over both hosts, MTP on)")
+    if p.pp > 1 and p.speculative != "off" and not speculative_with_pp(p, spec):
+        since = spec.speculative_with_pp
+        newer = [r.name for r in releases.RELEASES.values()
+                 if r.engine == p.engine and r.confirmed and r.cuda and since and r.may_run(since)]
+        other = f", or an image from {spec.label} {since} on (--image {newer[0]})" if newer else ""
+        row = releases.lookup(p.engine, p.image)
+        has = f"{spec.label} {row.version}" if row is not None else "not in the catalog"
+        raise RecipeError("--speculative", p.speculative, f"speculative decoding with pipeline parallel "
+                          f"needs {spec.label} {since} or newer (before it, MTP's draft model does not "
+                          f"support PP: vllm#52069, #49355) and this image is {has}",
+                          f"use --speculative off with PP {p.pp}, or --tp {ranks} (TP over both hosts, "
+                          f"MTP on){other}")
+
+
+def speculative_with_pp(p: Profile, spec) -> bool:
+    """The image's catalog row proves an engine version that takes speculative decoding with
+    pipeline parallel; an unknown image or a version range does not."""
+    row = releases.lookup(p.engine, p.image)
+    since = spec.speculative_with_pp
+    return bool(since and row is not None and row.confirmed and row.may_run(since))
 
 
 def from_block(block: dict) -> Profile:

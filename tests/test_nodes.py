@@ -73,7 +73,8 @@ def test_head_serves_the_worker_joins(name, rank, loaded):
         assert value("--master-addr") == p.head_address and value("--pipeline-parallel-size") == str(p.pp)
         assert value("--distributed-executor-backend") == "mp"
         assert ("--headless" in cmd) == (rank > 0)
-        assert "--speculative-config.method" not in cmd  # MTP is refused with PP on these images
+        # MTP with PP only where the image's vLLM takes it (0.30 on); auto is off with PP.
+        assert ("--speculative-config.method" in cmd) == (p.speculative == "mtp")
     else:
         assert value("--dist-init-addr") == f"{p.head_address}:20000" and value(spec.tp_flag) == "16"
         assert value("--speculative-algorithm") == "EAGLE"
@@ -142,9 +143,15 @@ REFUSALS = [
     (["--pp", "2"], "Error: --pp 2: pipeline stages are rendered only across two hosts. Fix: leave --pp "
      "out, or add --nodes 2"),
     ([*H, "--gpu-type", "h100", "--speculative", "mtp"],
-     "Error: --speculative mtp: vLLM refuses speculative decoding with pipeline parallel on this image "
-     "(MTP's draft model does not support PP: vllm#52069, #49355). Fix: use --speculative off with PP 2, "
-     "or --tp 16 (TP over both hosts, MTP on)"),
+     "Error: --speculative mtp: speculative decoding with pipeline parallel needs vLLM 0.30.0 or newer "
+     "(before it, MTP's draft model does not support PP: vllm#52069, #49355) and this image is vLLM "
+     ">0.15.1,<0.16.0. Fix: use --speculative off with PP 2, or --tp 16 (TP over both hosts, MTP on), or "
+     "an image from vLLM 0.30.0 on (--image vllm-v0.32.0)"),
+    ([*H, "--gpu-type", "h100", "--speculative", "mtp", "--image", "vllm/vllm-openai:latest"],
+     "Error: --speculative mtp: speculative decoding with pipeline parallel needs vLLM 0.30.0 or newer "
+     "(before it, MTP's draft model does not support PP: vllm#52069, #49355) and this image is not in the "
+     "catalog. Fix: use --speculative off with PP 2, or --tp 16 (TP over both hosts, MTP on), or an image "
+     "from vLLM 0.30.0 on (--image vllm-v0.32.0)"),
     ([*H, "--engine", "sglang", "--tp", "8"],
      "Error: --tp 8: SGLang's two-host recipe spreads tensor parallel over both hosts, with no pipeline "
      "stages (--pp 2). Fix: leave --tp and --pp out (TP 16)"),
@@ -181,6 +188,10 @@ def test_fits_on_two_hosts():
         assert (p.tp, p.pp, p.speculative) == (16, 1, "eagle")
     p = build(gpu_type="h100", nodes=2, head_address="10.0.0.1", tp=16)
     assert (p.tp, p.pp, p.speculative) == (16, 1, "mtp")
+    p = build(gpu_type="h100", nodes=2, head_address="10.0.0.1", image="vllm-v0.32.0")
+    assert (p.tp, p.pp, p.speculative) == (8, 2, "off")  # auto stays off with PP: ask for it
+    p = build(gpu_type="h100", nodes=2, head_address="10.0.0.1", image="vllm-v0.32.0", speculative="mtp")
+    assert (p.pp, p.speculative, p.spec_tokens) == (2, "mtp", 1)
 
 
 def test_both_files_or_neither(run, tmp_path):
