@@ -121,17 +121,18 @@ def flag_names(args) -> list[str]:
     return names
 
 
-def check_args(args, *, engine, version: str, known: frozenset[str]) -> None:
+def check_args(args, *, engine, version: str, known: frozenset[str], also: dict[str, str] | None = None) -> None:
     """Refuse a flag the generator renders itself (naming the option to use), one that carries
     a secret, and one this engine version does not have (naming the closest it has).
 
     engine: its spec (recipe/engines.py). With `dotted_flags` the engine also takes
     --json-flag.key value (vLLM's FlexibleArgumentParser), checked by its base name.
+    also: more flags the generator renders (the image's release row) -> the fix to print.
     """
     label = f"{engine.label} {version}"
     for name in flag_names(args):
         base = name.split(".", 1)[0] if engine.dotted_flags and "." in name else name
-        owner = engine.owner_of(base)
+        owner = engine.owner_of(base) or (also or {}).get(base)
         if owner:
             raise RecipeError("--engine-args", name, f"the generator renders {base} itself", owner)
         if SECRET_FLAG_RE.fullmatch(base):
@@ -141,7 +142,7 @@ def check_args(args, *, engine, version: str, known: frozenset[str]) -> None:
             # argparse takes an unambiguous prefix as the whole flag (SGLang: --tp is --tp-size).
             longer = [k for k in known if k.startswith(base)] if base.startswith("--") else []
             if len(longer) == 1:
-                owner = engine.owner_of(longer[0])
+                owner = engine.owner_of(longer[0]) or (also or {}).get(longer[0])
                 if owner:
                     raise RecipeError("--engine-args", name, f"{label} reads it as {longer[0]}, which "
                                       "the generator renders itself", owner)

@@ -491,10 +491,14 @@ def check(p: Profile) -> None:
     if p.max_model_len is not None and p.max_model_len > facts.context:
         raise RecipeError("--max-model-len", p.max_model_len, f"longer than {p.model}'s context of "
                           f"{facts.context} tokens", f"use at most {facts.context}, or leave it out")
+    # What the image's release needs is rendered too (recipe/releases.py): not to be given again.
+    release = releases.dialect(p.engine, p.image)
+    needs = f"leave it out: the generator renders it for {release.image} ({release.name} in recipe/releases.py)"
     if p.engine_args:
         version, known, _ = passthrough.flags_for(spec, p.image)
-        passthrough.check_args(p.engine_args, engine=spec, version=version, known=known)
-    passthrough.check_env(p.env, owned=spec.owned_env())
+        passthrough.check_args(p.engine_args, engine=spec, version=version, known=known,
+                               also={a: needs for a in release.args if a.startswith("-")})
+    passthrough.check_env(p.env, owned={**spec.owned_env(), **{name: needs for name in release.env}})
     if p.target.gpu:
         sizing.check_fit(p, facts, GPUS[p.gpu_type])
 

@@ -247,6 +247,12 @@ REFUSALS = [
     (["--engine-args", "--seed\t7"],
      "Error: --engine-args '--seed\\t7': contains \\t, a line break or control character. Fix: give it on "
      "one line, without control characters"),
+    (["--engine-args", "--chat-template-content-format openai"],
+     "Error: --engine-args --chat-template-content-format: the generator renders --chat-template-content-format "
+     "itself. Fix: leave it out: the generator renders it for vllm/vllm-openai:glm5 (vllm-glm5 in recipe/releases.py)"),
+    (["--engine", "sglang", "--env", "SGLANG_DG_CACHE_DIR=/x"],
+     "Error: --env SGLANG_DG_CACHE_DIR: the generator sets it. Fix: leave it out: the generator renders it for "
+     "lmsysorg/sglang:glm5-hopper (sglang-glm5-hopper in recipe/releases.py)"),
     (["--env", "A=1", "--env", "A=2"],
      "Error: --env A: given twice. Fix: give each variable once"),
     (["--kv-cache-dtype", "fp16"],
