@@ -61,7 +61,7 @@ bench: ## benchmark the running stack (AIPerf in the bench container): reports/b
 	@mkdir -p reports
 	BENCH_USER=$$(stat -c %u:%g reports) $(COMPOSE) --profile bench run --rm --no-deps bench $(ARGS)
 
-monitoring: ## start Prometheus (recording rules) and Grafana (our dashboard) for the running stack, on --bind
+monitoring: ## start Prometheus (recording rules) and Grafana (our dashboard) for the running stack, on 127.0.0.1 only
 	$(COMPOSE) --profile monitoring up -d $(ARGS)
 
 logs: ## follow the engine's logs (e.g. ARGS="--tail 200")
