@@ -10,6 +10,9 @@ from typing import Mapping
 
 # Where the engine containers see the host's Hugging Face cache (HF_HOME of a root user).
 HF_MOUNT = "/root/.cache/huggingface"
+# Where the bench container sees it (read-only): its image runs as a non-root user, who cannot
+# enter /root, so the cache goes to a folder any user can traverse.
+BENCH_HF_MOUNT = "/hf-cache"
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import jinja2
 from .engines import ENGINES
 from .escape import comment, compose_scalar
 from .releases import dialect
-from .catalog import HF_MOUNT, MODELS
+from .catalog import BENCH_HF_MOUNT, HF_MOUNT, MODELS
 from . import gateway as gw
 from .gateway import Gateway, error_body
 from .catalog import BENCH_IMAGE
@@ -243,6 +243,7 @@ def render_compose(p: Profile, out_dir: Path | None = None, rank: int = 0) -> st
         model=MODELS[p.model],
         target=target,
         hf_mount=HF_MOUNT,
+        bench_hf_mount=BENCH_HF_MOUNT,
         entrypoint=list(dialect(p.engine, p.image).entrypoint),
         command=engine_command(p, rank),
         ulimits=target.ulimits,

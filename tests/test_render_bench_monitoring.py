@@ -29,7 +29,8 @@ def test_bench_service_targets_the_engine_with_the_cache_read_only(engine):
     assert bench["environment"]["BENCH_HARDWARE"] == "8xH200"
     assert bench["environment"]["BENCH_WORKLOADS"] == "chat-1k1k long-8k1k"
     assert bench["environment"]["HF_HUB_OFFLINE"] == "1"
-    (cache,) = [v for v in bench["volumes"] if v["target"] == "/root/.cache/huggingface"]
+    # Not under /root: the bench runs as a non-root user, who cannot enter /root in its image.
+    (cache,) = [v for v in bench["volumes"] if v["target"] == "/hf-cache"]
     assert cache["read_only"] is True
     assert bench["user"] == "${BENCH_USER:-10003:10003}" and bench["read_only"] is True
     assert bench["cap_drop"] == ["ALL"]
