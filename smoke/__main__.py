@@ -62,6 +62,23 @@ class Temperature(click.ParamType):
         return t
 
 
+class Floor(click.ParamType):
+    name = "LENGTH"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, float):
+            return value
+        try:
+            length = float(value)
+        except ValueError:
+            length = math.nan
+        low, high = spec.FLOOR_RANGE
+        if not (math.isfinite(length) and low <= length <= high):
+            self.fail(f"{value!r} is not an acceptance length between {low:g} and {high:g} (it counts the bonus "
+                      "token: 1 = every draft rejected); give e.g. 1.3", param, ctx)
+        return length
+
+
 class BaseUrl(click.ParamType):
     name = "URL"
 
@@ -151,7 +168,12 @@ def _opt(*decls, envvar, **kw):
 @_opt("--speculative", envvar="SMOKE_SPECULATIVE", type=click.Choice(spec.METHODS), default="off",
       show_default=True, help="Speculative decoding the engine was started with: mtp (vLLM) or eagle (SGLang) "
                               "turn on the spec-decode check, which reads /metrics.")
-def main(base_url, model, api_key_file, api_key, metrics_url, report, deadline, timeout, poll_interval, temperature, speculative):
+@_opt("--spec-floor", envvar="SMOKE_SPEC_FLOOR", type=Floor(),
+      help="Acceptance length below which spec-decode fails, for a draft setup other than the recipe's "
+           "(e.g. another number of speculative tokens).  [default: "
+           + ", ".join(f"{method} {floor}" for method, floor in spec.FLOORS.items()) + "]")
+def main(base_url, model, api_key_file, api_key, metrics_url, report, deadline, timeout, poll_interval, temperature,
+         speculative, spec_floor):
     """Wait for an OpenAI-compatible GLM-5 server (vLLM or SGLang) to become ready, then check
     that chat, reasoning (on and off) and tool calls come back correctly parsed, streamed and
     not; with --speculative, that drafts are still accepted; with a key, that the gateway
@@ -181,7 +203,7 @@ def main(base_url, model, api_key_file, api_key, metrics_url, report, deadline, 
     client = Client(base_url, key, timeout)
     # The key is the gateway's: never sent to another URL.
     metrics = Client(metrics_url, None, timeout) if metrics_url else None
-    checks = ALL_CHECKS + [spec.check(speculative), auth.check(key is not None)]
+    checks = ALL_CHECKS + [spec.check(speculative, spec_floor), auth.check(key is not None)]
     result = run(client, model, deadline_s=deadline, poll_s=poll_interval, out=out, temperature=temperature,
                  checks=checks, probes={**spec.probes(metrics), **auth.PROBES})
     print_table(result, out)

@@ -24,6 +24,8 @@ Floors (the acceptance length counts the bonus token, so 1.0 = every draft rejec
   B200); 2.0 keeps 1.0 of those 2.48 extra tokens per step, well clear of a collapse (~1.0)
   yet tolerant of the short, varied answers this sidecar asks for.
 Fewer than MIN_DRAFTS drafts (vLLM) or verify calls (SGLang) this run say too little: SKIP.
+`--spec-floor` replaces the method's floor, for a draft setup these figures do not describe
+(e.g. more or fewer speculative tokens passed through --engine-args).
 """
 
 from __future__ import annotations
@@ -40,6 +42,9 @@ from .result import CheckResult, failed, passed, skipped
 NAME = "spec-decode"
 METHODS = ("mtp", "eagle", "off")
 FLOORS = {"mtp": 1.3, "eagle": 2.0}
+# The acceptance length counts the bonus token, so nothing is below 1; no engine drafts 63
+# tokens per step, so a floor above 64 is a typo.
+FLOOR_RANGE = (1.0, 64.0)
 MIN_DRAFTS = 32
 METRICS_TIMEOUT = 10.0
 
@@ -98,13 +103,15 @@ def _vllm(series: dict[str, list[float]]) -> Counters | None:
     return Counters(sum(series[VLLM_DRAFTS]), sum(series.get(VLLM_DRAFT_TOKENS, [0.0])), sum(series[VLLM_ACCEPTED]))
 
 
-def check(method: str) -> Check:
+def check(method: str, floor: float | None = None) -> Check:
+    """`floor`: the acceptance length below which the check fails (--spec-floor); None = the
+    method's own (FLOORS)."""
     if method == "off":
         return Check(NAME, (), lambda ex: skipped(NAME, "speculative decoding is off (--speculative / SMOKE_SPECULATIVE)"))
-    return Check(NAME, ("metrics-after", "metrics-before"), lambda ex: judge(method, ex))
+    return Check(NAME, ("metrics-after", "metrics-before"), lambda ex: judge(method, ex, floor))
 
 
-def judge(method: str, ex: dict[str, Exchange]) -> CheckResult:
+def judge(method: str, ex: dict[str, Exchange], floor: float | None = None) -> CheckResult:
     after = ex["metrics-after"]
     if after.kind is Kind.HTTP:
         return skipped(NAME, f"/metrics answered HTTP {after.status} (SGLang serves it only with --enable-metrics; "
@@ -114,14 +121,14 @@ def judge(method: str, ex: dict[str, Exchange]) -> CheckResult:
     series = parse_metrics(after.body or "")
     now = _vllm(series)
     if now is not None:
-        return _judge_vllm(method, now, ex.get("metrics-before"))
+        return _judge_vllm(method, floor, now, ex.get("metrics-before"))
     if SGLANG_ACCEPT_LENGTH in series:
-        return _judge_sglang(method, series, ex.get("metrics-before"))
+        return _judge_sglang(method, floor, series, ex.get("metrics-before"))
     return skipped(NAME, f"no speculative-decoding series in /metrics (looked for {VLLM_DRAFTS} and "
                          f"{SGLANG_ACCEPT_LENGTH}): the engine does not speculate")
 
 
-def _judge_vllm(method: str, now: Counters, before_ex: Exchange | None) -> CheckResult:
+def _judge_vllm(method: str, floor: float | None, now: Counters, before_ex: Exchange | None) -> CheckResult:
     before = _vllm(parse_metrics(before_ex.body or "")) if before_ex is not None and before_ex.ok else None
     if before is not None and now.drafts >= before.drafts and now.accepted >= before.accepted:
         drafts, accepted = now.drafts - before.drafts, now.accepted - before.accepted
@@ -131,10 +138,10 @@ def _judge_vllm(method: str, now: Counters, before_ex: Exchange | None) -> Check
     if drafts < MIN_DRAFTS:
         return skipped(NAME, f"only {drafts:.0f} drafts {span} (at least {MIN_DRAFTS} to judge)")
     per_draft = f", {tokens / drafts:.3g} tokens per draft" if tokens else ""
-    return _verdict(method, 1 + accepted / drafts, f"{accepted:.0f} accepted in {drafts:.0f} drafts {span}{per_draft}")
+    return _verdict(method, floor, 1 + accepted / drafts, f"{accepted:.0f} accepted in {drafts:.0f} drafts {span}{per_draft}")
 
 
-def _judge_sglang(method: str, series: dict[str, list[float]], before_ex: Exchange | None) -> CheckResult:
+def _judge_sglang(method: str, floor: float | None, series: dict[str, list[float]], before_ex: Exchange | None) -> CheckResult:
     values = [v for v in series[SGLANG_ACCEPT_LENGTH] if v > 0]
     if not values:
         return skipped(NAME, f"{SGLANG_ACCEPT_LENGTH} is 0: no speculative decode interval logged yet")
@@ -146,12 +153,15 @@ def _judge_sglang(method: str, series: dict[str, list[float]], before_ex: Exchan
             return skipped(NAME, f"only {calls:.0f} speculative verify calls this run (at least {MIN_DRAFTS} to judge)")
         if calls >= 0:
             basis += f", after {calls:.0f} verify calls this run"
-    return _verdict(method, sum(values) / len(values), basis)
+    return _verdict(method, floor, sum(values) / len(values), basis)
 
 
-def _verdict(method: str, length: float, basis: str) -> CheckResult:
-    floor = FLOORS[method]
-    detail = f"acceptance length {length:.2f} ({basis}); {method} floor {floor}"
+def _verdict(method: str, floor: float | None, length: float, basis: str) -> CheckResult:
+    if floor is None:
+        floor, source = FLOORS[method], f"{method} floor"
+    else:
+        source = "floor (--spec-floor)"
+    detail = f"acceptance length {length:.2f} ({basis}); {source} {floor}"
     if length < floor:
         return failed(NAME, detail, hints.SPEC_COLLAPSED)
     return passed(NAME, detail)

@@ -75,6 +75,20 @@ def test_sglang_and_a_server_without_speculation(fixture, before, status, words)
     assert (r.hint == hints.SPEC_COLLAPSED) == (status == "FAIL")
 
 
+def test_a_given_floor_replaces_the_method_s_and_says_so():
+    # The healthy run's 1.95, judged against a floor set for a longer draft: FAIL, with the
+    # same hint, and the detail names where the floor came from.
+    ex = {"metrics-after": metrics(prom("vllm-mtp-healthy-1")), "metrics-before": metrics(prom("vllm-mtp-healthy-0"))}
+    high = spec.judge("mtp", ex, 2.5)
+    assert high.status.value == "FAIL" and high.hint == hints.SPEC_COLLAPSED, high
+    assert high.detail.endswith("this run, 1 tokens per draft); floor (--spec-floor) 2.5")
+    low = spec.judge("mtp", {"metrics-after": metrics(prom("vllm-mtp-collapsed-1")),
+                             "metrics-before": metrics(prom("vllm-mtp-collapsed-0"))}, 1.0)
+    assert low.status.value == "PASS" and low.detail.endswith("floor (--spec-floor) 1.0"), low
+    assert spec.check("eagle", 1.5).judge({"metrics-after": metrics(prom("sglang-eagle-collapsed")),
+                                           "metrics-before": metrics(prom("sglang-eagle-before"))}).status.value == "FAIL"
+
+
 def test_speculation_off_is_a_skip_without_reading_metrics():
     check = spec.check("off")
     assert check.probes == ()
@@ -118,6 +132,13 @@ def test_mtp_collapsed_through_the_cli_fails_the_run(engine, run_smoke):
     assert run.code == 1, run.out
     assert run.failed() == {"spec-decode"}
     assert "vllm#34385" in run.out
+
+
+def test_spec_floor_through_the_cli_and_the_environment(engine, run_smoke):
+    engine.metrics, engine.metrics_after = prom("vllm-mtp-healthy-0"), prom("vllm-mtp-healthy-1")
+    run = run_smoke(engine.url, "--speculative", "mtp", environ={"SMOKE_SPEC_FLOOR": "3"})
+    assert run.code == 1 and run.failed() == {"spec-decode"}, run.out
+    assert run.check("spec-decode")["detail"].endswith("floor (--spec-floor) 3.0")
 
 
 def test_eagle_without_a_metrics_endpoint_skips(engine, run_smoke):
