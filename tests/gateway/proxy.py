@@ -108,10 +108,12 @@ def start_upstream() -> Upstream:
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event.encode()))
                     self.wfile.flush()
                     time.sleep(SSE_GAP_S)
+                # Stamped before the last write: once it is written the client may read the
+                # whole stream and look here before this thread runs again.
+                up.stream_done_at.append(time.monotonic())
                 done = b"data: [DONE]\n\n"
                 self.wfile.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(done), done))
                 self.wfile.flush()
-                up.stream_done_at.append(time.monotonic())
             elif self.path in ("/v1/chat/completions", "/v1/completions"):
                 self._json(200, {"choices": [{"message": {"content": "ok"}}]})
             else:
