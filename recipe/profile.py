@@ -352,6 +352,13 @@ def build(*, rehearsal: bool = False, **options) -> Profile:
     if options.get("env"):
         options["env"] = passthrough.parse_env(options["env"])
     values = resolve(options)
+    if values["nodes"] > 1:
+        # Monitoring reaches the engine on one host's Compose network, so a two-host render has
+        # none: a port given for it would be silently unused.
+        for option, field in (("--prometheus-port", "prometheus_port"), ("--grafana-port", "grafana_port")):
+            if options.get(field) is not None:
+                raise RecipeError(option, options[field], "two-host renders have no monitoring profile (make "
+                                  "monitoring runs beside a one-host engine)", "leave it out with --nodes 2")
     if values["gpu_ids"] is not None:
         values["gpu_ids"] = tuple(values["gpu_ids"])
     hf_cache = values["hf_cache"]

@@ -166,6 +166,12 @@ REFUSALS = [
      "Fix: use 8x H200 (--gpu-type h200 --gpus 8), or two hosts of 8x H20 (96 GB) (--nodes 2 "
      "--head-address HEAD_IP), or --model zai-org/GLM-4.7-FP8 (~430 GB)"),
     (["--nodes", "3"], "Error: Invalid value for '--nodes': 3 is not in the range 1<=x<=2."),
+    ([*H, "--prometheus-port", "9191"],
+     "Error: --prometheus-port 9191: two-host renders have no monitoring profile (make monitoring runs beside "
+     "a one-host engine). Fix: leave it out with --nodes 2"),
+    ([*H, "--grafana-port", "3001"],
+     "Error: --grafana-port 3001: two-host renders have no monitoring profile (make monitoring runs beside "
+     "a one-host engine). Fix: leave it out with --nodes 2"),
 ]
 
 
