@@ -32,51 +32,29 @@ def shown_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
 
 
-class Seconds(click.ParamType):
-    name = "SECONDS"
+class Number(click.ParamType):
+    """A finite number that `ok` accepts, else "'VALUE' is not WHAT; give e.g. EXAMPLE"."""
+
+    def __init__(self, name: str, ok, what: str, example: str):
+        self.name, self.ok, self.what, self.example = name, ok, what, example
 
     def convert(self, value, param, ctx):
         if isinstance(value, float):
             return value
         try:
-            seconds = float(value)
+            number = float(value)
         except ValueError:
-            seconds = math.nan
-        if not (math.isfinite(seconds) and seconds > 0):
-            self.fail(f"{value!r} is not a number of seconds > 0; give e.g. 30", param, ctx)
-        return seconds
+            number = math.nan
+        if not (math.isfinite(number) and self.ok(number)):
+            self.fail(f"{value!r} is not {self.what}; give e.g. {self.example}", param, ctx)
+        return number
 
 
-class Temperature(click.ParamType):
-    name = "FLOAT"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, float):
-            return value
-        try:
-            t = float(value)
-        except ValueError:
-            t = math.nan
-        if not (math.isfinite(t) and 0 <= t <= 2):
-            self.fail(f"{value!r} is not a temperature between 0 and 2; give e.g. 0.6", param, ctx)
-        return t
-
-
-class Floor(click.ParamType):
-    name = "LENGTH"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, float):
-            return value
-        try:
-            length = float(value)
-        except ValueError:
-            length = math.nan
-        low, high = spec.FLOOR_RANGE
-        if not (math.isfinite(length) and low <= length <= high):
-            self.fail(f"{value!r} is not an acceptance length between {low:g} and {high:g} (it counts the bonus "
-                      "token: 1 = every draft rejected); give e.g. 1.3", param, ctx)
-        return length
+SECONDS = Number("SECONDS", lambda s: s > 0, "a number of seconds > 0", "30")
+TEMPERATURE = Number("FLOAT", lambda t: 0 <= t <= 2, "a temperature between 0 and 2", "0.6")
+_LOW, _HIGH = spec.FLOOR_RANGE
+FLOOR = Number("LENGTH", lambda f: _LOW <= f <= _HIGH, f"an acceptance length between {_LOW:g} and {_HIGH:g} (it "
+               "counts the bonus token: 1 = every draft rejected)", "1.3")
 
 
 class BaseUrl(click.ParamType):
@@ -157,18 +135,18 @@ def _opt(*decls, envvar, **kw):
       help="Where the spec-decode check reads /metrics, when --base-url is a gateway that keeps it for "
            "monitoring (e.g. http://engine:8000); no key is sent there.  [default: --base-url]")
 @_opt("--report", envvar="SMOKE_REPORT", metavar="PATH", help="Write the JSON report here (its folder must exist).")
-@_opt("--deadline", envvar="SMOKE_DEADLINE", type=Seconds(), default=3600.0, show_default=True,
+@_opt("--deadline", envvar="SMOKE_DEADLINE", type=SECONDS, default=3600.0, show_default=True,
       help="Seconds to wait for readiness (a GLM-5 load takes 10-40 min).")
-@_opt("--timeout", envvar="SMOKE_TIMEOUT", type=Seconds(), default=300.0, show_default=True,
+@_opt("--timeout", envvar="SMOKE_TIMEOUT", type=SECONDS, default=300.0, show_default=True,
       help="Seconds allowed for each check request, from connect to the last byte.")
-@_opt("--poll-interval", envvar="SMOKE_POLL_INTERVAL", type=Seconds(), default=5.0, show_default=True,
+@_opt("--poll-interval", envvar="SMOKE_POLL_INTERVAL", type=SECONDS, default=5.0, show_default=True,
       help="Seconds between readiness polls.")
-@_opt("--temperature", envvar="SMOKE_TEMPERATURE", type=Temperature(),
+@_opt("--temperature", envvar="SMOKE_TEMPERATURE", type=TEMPERATURE,
       help="Sampling temperature.  [default: the model's own]")
 @_opt("--speculative", envvar="SMOKE_SPECULATIVE", type=click.Choice(spec.METHODS), default="off",
       show_default=True, help="Speculative decoding the engine was started with: mtp (vLLM) or eagle (SGLang) "
                               "turn on the spec-decode check, which reads /metrics.")
-@_opt("--spec-floor", envvar="SMOKE_SPEC_FLOOR", type=Floor(),
+@_opt("--spec-floor", envvar="SMOKE_SPEC_FLOOR", type=FLOOR,
       help="Acceptance length below which spec-decode fails, for a draft setup other than the recipe's "
            "(e.g. another number of speculative tokens).  [default: "
            + ", ".join(f"{method} {floor}" for method, floor in spec.FLOORS.items()) + "]")
