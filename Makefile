@@ -99,7 +99,10 @@ test-docker: $(VENV)/.stamp ## Docker-marked tests (make up's follower, images);
 		--ignore=tests/rehearsal/test_gateway_stack.py
 
 lint: $(VENV)/.stamp ## compose-lint (OWASP/CIS rules) on the render (COMPOSE_FILE, else the last generate's); reasons in .compose-lint.yml
-	$(PY) -m compose_lint check --strict-config --config .compose-lint.yml -- $(RENDER)
+	@# Not --strict-config: that refuses a service the config names and the file lacks, and one
+	@# file need not have them all (a worker host has no sidecar). tests/test_lint.py keeps it,
+	@# over every golden together.
+	$(PY) -m compose_lint check --config .compose-lint.yml -- $(RENDER)
 
 golden: $(VENV)/.stamp ## rewrite tests/golden/ and compose/{vllm,sglang}.yaml from the code
 	$(PY) -m recipe.goldens
