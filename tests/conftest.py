@@ -38,3 +38,35 @@ def compose_config():
         )
 
     return run
+
+
+@pytest.fixture
+def run(tmp_path, monkeypatch):
+    """Invoke the generator's CLI with .last-render kept in tmp_path, so tests never touch the
+    repo's; renders written to tmp_path count as "the default place under compose/"."""
+    import generator
+    from click.testing import CliRunner
+
+    monkeypatch.setattr(generator, "LAST_RENDER", tmp_path / ".last-render")
+    monkeypatch.setattr(generator, "DEFAULT_DIR", tmp_path)
+
+    def invoke(*args, env=None):
+        return CliRunner().invoke(generator.main, list(args), env=env, catch_exceptions=False)
+
+    return invoke
+
+
+@pytest.fixture
+def refused(run, tmp_path):
+    """Render with these arguments and assert a refusal: exit 2, `message` as the one line of
+    output (Click's own usage errors add a usage line before it), and nothing written."""
+
+    def check(args, message):
+        result = run(*args, "--output", str(tmp_path / "out.yaml"))
+        assert result.exit_code == 2, result.output
+        assert result.output.strip().splitlines()[-1] == message
+        if not message.startswith("Error: Invalid value"):
+            assert result.output == message + "\n"
+        assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+    return check
