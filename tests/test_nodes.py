@@ -86,6 +86,9 @@ def test_head_serves_the_worker_joins(name, rank, loaded):
         assert "devices" not in engine and "cap_add" not in engine
     env = engine["environment"]
     assert (env.get("NCCL_SOCKET_IFNAME"), env.get("GLOO_SOCKET_IFNAME")) == (p.iface, p.iface)
+    # vLLM's head binds the step broadcast where the worker connects: the head address, not the
+    # address of its default route. The worker binds none; SGLang joins through --dist-init-addr.
+    assert env.get("VLLM_HOST_IP") == (p.head_address if p.engine == "vllm" and rank == 0 else None)
 
 
 @pytest.mark.parametrize("name,rank", FILES, ids=IDS)
