@@ -8,6 +8,7 @@
 #   scripts/images.sh bench     glm5-compose/bench:local      bench/Dockerfile on the base (AIPerf)
 #   scripts/images.sh prometheus  glm5-compose/prometheus:rehearsal  Debian's prometheus package
 #   scripts/images.sh all
+#   scripts/images.sh prune     remove the dangling images earlier builds of these left
 #
 # Each image carries a label with a hash of its inputs (and of the image it is built on);
 # an image whose label matches is kept. FORCE=1 rebuilds. Needs a daemon: scripts/docker.sh up.
@@ -48,6 +49,11 @@ hash_paths() {  # content hash of files (recursively), names included; no byteco
 }
 fresh() {  # fresh IMAGE HASH: the image exists and was built from these inputs
     [ "$FORCE" != 1 ] && [ "$(label_of "$1")" = "$2" ]
+}
+prune_ours() {  # the dangling images earlier builds of ours left (they, and images built FROM
+    # them, carry LABEL): the daemon may be the operator's own (scripts/docker.sh uses whichever
+    # answers), whose other dangling images are not ours to delete.
+    docker image prune -f --filter "label=$LABEL" >/dev/null
 }
 timed() {  # timed WHAT CMD...: run, report seconds
     local t0=$SECONDS
@@ -157,7 +163,7 @@ build_engine() {
         --label "$LABEL=$h" -t "$ENGINE_IMAGE" -f "$ROOT/rehearsal/engine.Dockerfile" \
         "$ROOT/rehearsal" >/dev/null
     stop_wheel_server
-    docker image prune -f >/dev/null  # dangling images of earlier builds
+    prune_ours
 }
 
 # Inputs of an image built from the repo root: its Dockerfile, .dockerignore, and the COPY/ADD
@@ -189,7 +195,7 @@ build_sidecar() {
         | timed "sidecar build" docker build -q --force-rm --network host --build-arg BASE="$BASE_IMAGE" \
             --build-arg WHEELS="$WHEEL_URL" --label "$LABEL=$h" -t "$SIDECAR_IMAGE" - >/dev/null
     stop_wheel_server
-    docker image prune -f >/dev/null
+    prune_ours
 }
 
 build_gateway() {
@@ -217,6 +223,7 @@ build_bench() {
             --build-arg WHEELS="$WHEEL_URL" --label "$LABEL=$h" -t "$BENCH_IMAGE" \
             -f bench/Dockerfile - >/dev/null
     stop_wheel_server
+    prune_ours
 }
 
 build_prometheus() {
@@ -238,5 +245,6 @@ case "${1:-}" in
     bench) build_bench ;;
     prometheus) build_prometheus ;;
     all) build_engine; build_sidecar; build_gateway; build_bench; build_prometheus ;;
-    *) echo "usage: $0 base|engine|sidecar|gateway|bench|prometheus|all" >&2; exit 2 ;;
+    prune) prune_ours ;;
+    *) echo "usage: $0 base|engine|sidecar|gateway|bench|prometheus|all|prune" >&2; exit 2 ;;
 esac
