@@ -150,8 +150,11 @@ def _opt(*decls, envvar, **kw):
       help="Acceptance length below which spec-decode fails, for a draft setup other than the recipe's "
            "(e.g. another number of speculative tokens).  [default: "
            + ", ".join(f"{method} {floor}" for method, floor in spec.FLOORS.items()) + "]")
+@_opt("--spec-tokens", envvar="SMOKE_SPEC_TOKENS", type=click.IntRange(1, 64), metavar="N",
+      help="Speculative tokens per step the engine drafts (the render sets it): the floor is capped at 1 + N/2, "
+           "below the 1 + N a step can reach.")
 def main(base_url, model, api_key_file, api_key, metrics_url, report, deadline, timeout, poll_interval, temperature,
-         speculative, spec_floor):
+         speculative, spec_floor, spec_tokens):
     """Wait for an OpenAI-compatible GLM-5 server (vLLM or SGLang) to become ready, then check
     that chat, reasoning (on and off) and tool calls come back correctly parsed, streamed and
     not; with --speculative, that drafts are still accepted; with a key, that the gateway
@@ -181,7 +184,7 @@ def main(base_url, model, api_key_file, api_key, metrics_url, report, deadline, 
     client = Client(base_url, key, timeout)
     # The key is the gateway's: never sent to another URL.
     metrics = Client(metrics_url, None, timeout) if metrics_url else None
-    checks = ALL_CHECKS + [spec.check(speculative, spec_floor), auth.check(key is not None)]
+    checks = ALL_CHECKS + [spec.check(speculative, spec_floor, spec_tokens), auth.check(key is not None)]
     result = run(client, model, deadline_s=deadline, poll_s=poll_interval, out=out, temperature=temperature,
                  checks=checks, probes={**spec.probes(metrics), **auth.PROBES})
     print_table(result, out)

@@ -23,9 +23,13 @@ Floors (the acceptance length counts the bonus token, so 1.0 = every draft rejec
 - eagle 2.0: SGLang's cookbook measures 3.48-3.52 for EAGLE 3/1/4 on GLM-5 (8x H200, 8x
   B200); 2.0 keeps 1.0 of those 2.48 extra tokens per step, well clear of a collapse (~1.0)
   yet tolerant of the short, varied answers this sidecar asks for.
+- Both are capped at 1 + n/2 for n speculative tokens per step (--spec-tokens, rendered from
+  the profile): a step can reach at most 1 + n, and with `--engine sglang --spec-tokens 1`
+  (ceiling 2.0) the EAGLE floor of 2.0 would fail a healthy run; half the drafted tokens
+  accepted is still far above a collapse's ~1.0. The calibrated cases keep their floors
+  (mtp n=1: 1.3; eagle n=3: 2.0).
 Fewer than MIN_DRAFTS drafts (vLLM) or verify calls (SGLang) this run say too little: SKIP.
-`--spec-floor` replaces the method's floor, for a draft setup these figures do not describe
-(e.g. more or fewer speculative tokens passed through --engine-args).
+`--spec-floor` replaces the floor outright, for a draft setup these figures do not describe.
 """
 
 from __future__ import annotations
@@ -103,15 +107,26 @@ def _vllm(series: dict[str, list[float]]) -> Counters | None:
     return Counters(sum(series[VLLM_DRAFTS]), sum(series.get(VLLM_DRAFT_TOKENS, [0.0])), sum(series[VLLM_ACCEPTED]))
 
 
-def check(method: str, floor: float | None = None) -> Check:
+def floor_for(method: str, tokens: int | None = None, given: float | None = None) -> tuple[float, str]:
+    """The acceptance length below which the check fails, and how the detail names it: `given`
+    (--spec-floor) outright, else the method's floor, capped at 1 + tokens/2."""
+    if given is not None:
+        return given, "floor (--spec-floor)"
+    floor = FLOORS[method]
+    if tokens is not None and 1 + tokens / 2 < floor:
+        return 1 + tokens / 2, f"{method} floor for {tokens} speculative token{'s' * (tokens != 1)} (1 + n/2)"
+    return floor, f"{method} floor"
+
+
+def check(method: str, floor: float | None = None, tokens: int | None = None) -> Check:
     """`floor`: the acceptance length below which the check fails (--spec-floor); None = the
-    method's own (FLOORS)."""
+    method's own (FLOORS), capped for `tokens` speculative tokens per step (--spec-tokens)."""
     if method == "off":
         return Check(NAME, (), lambda ex: skipped(NAME, "speculative decoding is off (--speculative / SMOKE_SPECULATIVE)"))
-    return Check(NAME, ("metrics-after", "metrics-before"), lambda ex: judge(method, ex, floor))
+    return Check(NAME, ("metrics-after", "metrics-before"), lambda ex: judge(method, ex, floor, tokens))
 
 
-def judge(method: str, ex: dict[str, Exchange], floor: float | None = None) -> CheckResult:
+def judge(method: str, ex: dict[str, Exchange], floor: float | None = None, tokens: int | None = None) -> CheckResult:
     after = ex["metrics-after"]
     if after.kind is Kind.HTTP:
         return skipped(NAME, f"/metrics answered HTTP {after.status} (SGLang serves it only with --enable-metrics; "
@@ -121,14 +136,14 @@ def judge(method: str, ex: dict[str, Exchange], floor: float | None = None) -> C
     series = parse_metrics(after.body or "")
     now = _vllm(series)
     if now is not None:
-        return _judge_vllm(method, floor, now, ex.get("metrics-before"))
+        return _judge_vllm(floor_for(method, tokens, floor), now, ex.get("metrics-before"))
     if SGLANG_ACCEPT_LENGTH in series:
-        return _judge_sglang(method, floor, series, ex.get("metrics-before"))
+        return _judge_sglang(floor_for(method, tokens, floor), series, ex.get("metrics-before"))
     return skipped(NAME, f"no speculative-decoding series in /metrics (looked for {VLLM_DRAFTS} and "
                          f"{SGLANG_ACCEPT_LENGTH}): the engine does not speculate")
 
 
-def _judge_vllm(method: str, floor: float | None, now: Counters, before_ex: Exchange | None) -> CheckResult:
+def _judge_vllm(floor: tuple[float, str], now: Counters, before_ex: Exchange | None) -> CheckResult:
     before = _vllm(parse_metrics(before_ex.body or "")) if before_ex is not None and before_ex.ok else None
     if before is not None and now.drafts >= before.drafts and now.accepted >= before.accepted:
         drafts, accepted = now.drafts - before.drafts, now.accepted - before.accepted
@@ -138,10 +153,10 @@ def _judge_vllm(method: str, floor: float | None, now: Counters, before_ex: Exch
     if drafts < MIN_DRAFTS:
         return skipped(NAME, f"only {drafts:.0f} drafts {span} (at least {MIN_DRAFTS} to judge)")
     per_draft = f", {tokens / drafts:.3g} tokens per draft" if tokens else ""
-    return _verdict(method, floor, 1 + accepted / drafts, f"{accepted:.0f} accepted in {drafts:.0f} drafts {span}{per_draft}")
+    return _verdict(floor, 1 + accepted / drafts, f"{accepted:.0f} accepted in {drafts:.0f} drafts {span}{per_draft}")
 
 
-def _judge_sglang(method: str, floor: float | None, series: dict[str, list[float]], before_ex: Exchange | None) -> CheckResult:
+def _judge_sglang(floor: tuple[float, str], series: dict[str, list[float]], before_ex: Exchange | None) -> CheckResult:
     values = [v for v in series[SGLANG_ACCEPT_LENGTH] if v > 0]
     if not values:
         return skipped(NAME, f"{SGLANG_ACCEPT_LENGTH} is 0: no speculative decode interval logged yet")
@@ -153,14 +168,11 @@ def _judge_sglang(method: str, floor: float | None, series: dict[str, list[float
             return skipped(NAME, f"only {calls:.0f} speculative verify calls this run (at least {MIN_DRAFTS} to judge)")
         if calls >= 0:
             basis += f", after {calls:.0f} verify calls this run"
-    return _verdict(method, floor, sum(values) / len(values), basis)
+    return _verdict(floor, sum(values) / len(values), basis)
 
 
-def _verdict(method: str, floor: float | None, length: float, basis: str) -> CheckResult:
-    if floor is None:
-        floor, source = FLOORS[method], f"{method} floor"
-    else:
-        source = "floor (--spec-floor)"
+def _verdict(floor_and_source: tuple[float, str], length: float, basis: str) -> CheckResult:
+    floor, source = floor_and_source
     detail = f"acceptance length {length:.2f} ({basis}); {source} {floor}"
     if length < floor:
         return failed(NAME, detail, hints.SPEC_COLLAPSED)

@@ -136,6 +136,8 @@ def test_structure(name, loaded):
     assert smoke["environment"]["SMOKE_MODEL"] == p.served_model_name
     # The spec-decode check knows what the engine was told (off = SKIP).
     assert smoke["environment"]["SMOKE_SPECULATIVE"] == p.speculative
+    # The draft length caps the sidecar's acceptance floor (smoke/spec.py).
+    assert smoke["environment"].get("SMOKE_SPEC_TOKENS") == (str(p.spec_tokens) if p.spec_tokens else None)
     # Behind the gateway (which keeps /metrics for monitoring) the check reads the engine's.
     assert smoke["environment"].get("SMOKE_METRICS_URL") == (f"http://engine:{spec.port}" if p.gateway else None)
     assert p.speculative in SIDECAR_SPECULATIVE  # the sidecar accepts every value a render writes

@@ -99,6 +99,9 @@ URL = ["--base-url", "http://x:1", "--model", "m"]
          "between 1 and 64 (it counts the bonus token: 1 = every draft rejected); give e.g. 1.3"),
         (URL, {"SMOKE_SPEC_FLOOR": "nan"}, "'nan' is not an acceptance length between 1 and 64"),
         (URL + ["--spec-floor", "65"], {}, "'65' is not an acceptance length between 1 and 64"),
+        (URL + ["--spec-tokens", "0"], {},
+         "Error: Invalid value for '--spec-tokens' (env var: 'SMOKE_SPEC_TOKENS'): 0 is not in the range 1<=x<=64."),
+        (URL, {"SMOKE_SPEC_TOKENS": "three"}, "'three' is not a valid integer"),
         (URL + ["--bogus"], {}, "Error: No such option '--bogus'."),
         (URL + ["--api-key-file", "/nonexistent/keys"], {},
          "Error: Invalid value for '--api-key-file': cannot read '/nonexistent/keys' (No such file or directory); "
@@ -230,7 +233,7 @@ def test_python_dash_m_smoke_exits_3_when_never_ready(free_port):
 VARIABLES = (
     "SMOKE_BASE_URL", "SMOKE_MODEL", "SMOKE_API_KEY", "SMOKE_API_KEY_FILE", "SMOKE_REPORT", "SMOKE_DEADLINE",
     "SMOKE_TIMEOUT", "SMOKE_POLL_INTERVAL", "SMOKE_TEMPERATURE", "SMOKE_SPECULATIVE", "SMOKE_METRICS_URL",
-    "SMOKE_SPEC_FLOOR",
+    "SMOKE_SPEC_FLOOR", "SMOKE_SPEC_TOKENS",
 )
 
 

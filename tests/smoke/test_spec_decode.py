@@ -89,6 +89,38 @@ def test_a_given_floor_replaces_the_method_s_and_says_so():
                                            "metrics-before": metrics(prom("sglang-eagle-before"))}).status.value == "FAIL"
 
 
+@pytest.mark.parametrize("method, tokens, floor, words", [
+    ("mtp", None, 1.3, "mtp floor"),
+    ("mtp", 1, 1.3, "mtp floor"),  # the vLLM recipe's n=1: calibrated, unchanged
+    ("eagle", 3, 2.0, "eagle floor"),  # the SGLang recipe's n=3: calibrated, unchanged
+    ("eagle", 2, 2.0, "eagle floor"),
+    ("eagle", 1, 1.5, "eagle floor for 1 speculative token (1 + n/2)"),
+    ("mtp", 8, 1.3, "mtp floor"),
+    ("eagle", 1, 4.5, "floor (--spec-floor)"),
+])
+def test_the_floor_is_capped_below_what_the_draft_length_can_reach(method, tokens, floor, words):
+    given = 4.5 if words.startswith("floor (") else None
+    assert spec.floor_for(method, tokens, given) == (floor, words)
+
+
+def sglang_page(accept_length: float, verify_calls: int) -> Exchange:
+    return metrics(f"sglang:spec_accept_length{{tp_rank=\"0\"}} {accept_length}\n"
+                   f"sglang:spec_verify_calls_total{{tp_rank=\"0\"}} {verify_calls}\n")
+
+
+def test_a_healthy_one_token_eagle_run_passes_and_a_collapse_still_fails():
+    # --engine sglang --spec-tokens 1: a step reaches at most 2.0, so the uncapped EAGLE floor
+    # of 2.0 failed a healthy 1.85; capped at 1.5 it passes, and a collapse (1.02) still fails.
+    before = sglang_page(0, 100)
+    healthy = spec.check("eagle", tokens=1).judge({"metrics-after": sglang_page(1.85, 600), "metrics-before": before})
+    assert healthy.status.value == "PASS", healthy
+    assert healthy.detail.endswith("eagle floor for 1 speculative token (1 + n/2) 1.5"), healthy
+    assert spec.check("eagle").judge({"metrics-after": sglang_page(1.85, 600),
+                                      "metrics-before": before}).status.value == "FAIL"  # the old floor
+    collapsed = spec.check("eagle", tokens=1).judge({"metrics-after": sglang_page(1.02, 600), "metrics-before": before})
+    assert collapsed.status.value == "FAIL" and collapsed.hint == hints.SPEC_COLLAPSED
+
+
 def test_speculation_off_is_a_skip_without_reading_metrics():
     check = spec.check("off")
     assert check.probes == ()
@@ -139,6 +171,12 @@ def test_spec_floor_through_the_cli_and_the_environment(engine, run_smoke):
     run = run_smoke(engine.url, "--speculative", "mtp", environ={"SMOKE_SPEC_FLOOR": "3"})
     assert run.code == 1 and run.failed() == {"spec-decode"}, run.out
     assert run.check("spec-decode")["detail"].endswith("floor (--spec-floor) 3.0")
+
+
+def test_spec_tokens_through_the_environment_cap_the_floor(engine, run_smoke):
+    engine.metrics, engine.metrics_after = prom("vllm-mtp-collapsed-0"), prom("vllm-mtp-collapsed-1")
+    run = run_smoke(engine.url, "--speculative", "eagle", environ={"SMOKE_SPEC_TOKENS": "1"})
+    assert run.check("spec-decode")["detail"].endswith("eagle floor for 1 speculative token (1 + n/2) 1.5"), run.out
 
 
 def test_eagle_without_a_metrics_endpoint_skips(engine, run_smoke):
