@@ -24,6 +24,17 @@ def _argv_list(value, key: str) -> list[str]:
     return value
 
 
+def engine_environment(path: str) -> dict:
+    """The engine service's environment as Compose resolved it (a value None: passed through
+    from the shell running Compose, so nothing to judge here)."""
+    with open(path, encoding="utf-8") as f:
+        service = json.load(f).get("service") or {}
+    env = service.get("environment") or {}
+    if not isinstance(env, dict):
+        raise Rejected(f"services.{SERVICE}.environment is not a mapping: {env!r}")
+    return env
+
+
 def engine_argv(path: str) -> tuple[list[str], list[str]]:
     """(entrypoint, command) of the engine service, as Compose hands them to the container.
 
@@ -83,7 +94,7 @@ def _rejection(exc: BaseException, captured: str) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def judge(path: str, check: Callable[[list[str], list[str]], dict]) -> dict:
+def judge(path: str, check: Callable[[list[str], list[str], dict], dict]) -> dict:
     start = time.monotonic()
     argv = None
     captured = io.StringIO()
@@ -91,7 +102,7 @@ def judge(path: str, check: Callable[[list[str], list[str]], dict]) -> dict:
         entrypoint, command = engine_argv(path)
         argv = entrypoint + command
         with contextlib.redirect_stderr(captured):
-            values = check(entrypoint, command)
+            values = check(entrypoint, command, engine_environment(path))
         result = {"ok": True, "values": values}
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - every failure is a verdict
         result = {"ok": False, "error": _rejection(exc, captured.getvalue())}
@@ -125,7 +136,7 @@ def flag_data(regs: dict) -> dict:
 
 
 def main(engine: str, version: Callable[[], str], registries: Callable[[], dict],
-         check: Callable[[list[str], list[str]], dict]) -> int:
+         check: Callable[[list[str], list[str], dict], dict]) -> int:
     """Judge every file named on the command line; one JSON document on the real stdout.
 
     Engines log to stdout at import time, so fd 1 is pointed at stderr for everything else.

@@ -23,7 +23,11 @@ VALUES = (
     "nnodes", "node_rank", "dist_init_addr", "pp_size",
     # Production knobs, and flags the passthrough golden appends (--engine-args).
     "max_running_requests", "kv_cache_dtype", "chunked_prefill_size", "watchdog_timeout",
+    # A GPU target's recipe (catalog.Recipe: the B200 backends).
+    "attention_backend", "moe_runner_backend", "quantization",
 )
+# Values only some releases have: the DSA backends are nsa_* before sglang PR #25821.
+OPTIONAL_VALUES = ("dsa_prefill_backend", "dsa_decode_backend", "nsa_prefill_backend", "nsa_decode_backend")
 
 
 @functools.cache
@@ -60,7 +64,7 @@ def version() -> str:
     return sglang.__version__
 
 
-def check(entrypoint: list[str], command: list[str]) -> dict:
+def check(entrypoint: list[str], command: list[str], env: dict) -> dict:
     from sglang.srt.server_args import prepare_server_args
     from sglang.srt.speculative.spec_info import SpeculativeAlgorithm
 
@@ -84,7 +88,8 @@ def check(entrypoint: list[str], command: list[str]) -> dict:
             SpeculativeAlgorithm.from_string(args.speculative_algorithm)
         except ValueError as exc:
             raise Rejected(f"--speculative-algorithm: {exc}") from None
-    return {**{k: getattr(args, k) for k in VALUES}, "limits": limits}
+    return {**{k: getattr(args, k) for k in VALUES},
+            **{k: getattr(args, k) for k in OPTIONAL_VALUES if hasattr(args, k)}, "limits": limits}
 
 
 def _parse_only(argv: list[str]):

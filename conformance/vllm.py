@@ -73,7 +73,35 @@ def _parser():
     return _cli("make_arg_parser")(parser_class(prog="vllm serve"))
 
 
-def check(entrypoint: list[str], command: list[str]) -> dict:
+def check_env(env: dict) -> dict:
+    """Every VLLM_* variable rendered must be one this release's vllm/envs.py reads, and its
+    value one it takes (env_with_choices raises on others): name -> the value vLLM reads."""
+    import os
+
+    known = first_import("vllm.envs:environment_variables")
+    read = {}
+    for name, value in sorted(env.items()):
+        if not name.startswith("VLLM_"):
+            continue
+        if name not in known:
+            raise Rejected(f"environment {name}: not a variable this vLLM reads (vllm/envs.py)")
+        if value is None:
+            continue  # passed through from Compose's shell: no value to judge
+        old = os.environ.get(name)
+        os.environ[name] = str(value)
+        try:
+            read[name] = known[name]()
+        except ValueError as exc:
+            raise Rejected(f"environment {name}={value}: {exc}") from None
+        finally:
+            if old is None:
+                del os.environ[name]
+            else:
+                os.environ[name] = old
+    return read
+
+
+def check(entrypoint: list[str], command: list[str], env: dict) -> dict:
     expect_entrypoint(entrypoint, ENTRYPOINT)
     if not command or command[0].startswith("-"):
         # The render contract: the model is `vllm serve`'s positional model_tag, first.
@@ -97,6 +125,7 @@ def check(entrypoint: list[str], command: list[str]) -> dict:
         if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 1):
             raise Rejected(f"speculative num_speculative_tokens {n!r} is not a positive integer")
     values = {k: getattr(args, k, None) for k in VALUES}
+    values["env"] = check_env(env)
     cc = values["compilation_config"]
     if cc is not None and not isinstance(cc, dict):  # a CompilationConfig: what the render sets of it
         mode = getattr(cc, "mode", None)

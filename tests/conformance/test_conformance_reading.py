@@ -43,7 +43,7 @@ def test_argparse_exit_becomes_a_verdict_with_its_message(tmp_path):
 
     path = write(tmp_path, 'services:\n  engine:\n    image: x\n    entrypoint: ["x"]\n    command: ["--tp", "eight"]\n')
 
-    def check(entrypoint, command):
+    def check(entrypoint, command, env):
         parser = argparse.ArgumentParser(prog="x")
         parser.add_argument("--tp", type=int)
         parser.parse_args(command)
@@ -55,5 +55,14 @@ def test_argparse_exit_becomes_a_verdict_with_its_message(tmp_path):
 
 
 def test_no_engine_service_is_a_verdict_not_a_crash(tmp_path):
-    v = judge(write(tmp_path, "services:\n  other:\n    image: x\n"), lambda e, c: {})
+    v = judge(write(tmp_path, "services:\n  other:\n    image: x\n"), lambda e, c, env: {})
     assert not v["ok"] and "no services.engine" in v["error"]
+
+
+def test_the_environment_reaches_the_check_as_compose_resolved_it(tmp_path, monkeypatch):
+    monkeypatch.delenv("GLM5_TEST_UNSET", raising=False)
+    path = write(tmp_path, 'services:\n  engine:\n    image: x\n    entrypoint: ["x"]\n    command: []\n'
+                 '    environment:\n      A: "cost $$5"\n      GLM5_TEST_UNSET:\n')
+    v = judge(path, lambda e, c, env: {"env": env})
+    assert v["ok"], v
+    assert v["values"]["env"] == {"A": "cost $5", "GLM5_TEST_UNSET": None}
