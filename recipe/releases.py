@@ -63,10 +63,17 @@ class Release:
     renamed: Mapping[str, str] = field(default_factory=dict)
     bugs: tuple[Bug, ...] = ()
     default: bool = False  # the launch image: what the generator renders without --image
+    # The GPU targets (catalog.TARGETS) the image is built for, and where that is stated; empty:
+    # every GPU target. A launch image is the default only on its own targets.
+    targets: tuple[str, ...] = ()
+    targets_source: str = ""
 
     def __post_init__(self):
         object.__setattr__(self, "env", MappingProxyType(dict(self.env)))
         object.__setattr__(self, "renamed", MappingProxyType(dict(self.renamed)))
+
+    def runs_on(self, target: str) -> bool:
+        return not self.targets or target in self.targets
 
     def may_run(self, release: str) -> bool:
         """Whether this image's engine can be `release` or newer: False only when provably older
@@ -230,6 +237,37 @@ SGLANG_GLM5 = Release(
     renamed=_NSA,
     bugs=(_SGLANG_TRANSFORMERS,),
     default=True,
+    targets=("h200", "h100", "h20"),
+    # zai-org/GLM-5 README and SGLang's GLM-5 cookbook: "For Hopper GPU"; sglang#18595: on B200
+    # "use lmsysorg/sglang:glm5-blackwell or build sgl-kernel from source".
+    targets_source="the Hopper build: its sgl-kernel does not run GLM-5 on B200 (sglang#18595)",
+)
+
+# The launch-day build for Blackwell, published beside glm5-hopper. The B200 recipe's DSA
+# backend flags are not rendered for it (catalog.TARGETS["b200"]: they need a release that
+# proves --attention-backend dsa and the trtllm backends); what it renders is its own launch
+# command (sglang#18595: the H200 command, SGLang picking the DSA backends for the device).
+SGLANG_GLM5_BLACKWELL = Release(
+    name="sglang-glm5-blackwell",
+    image="lmsysorg/sglang:glm5-blackwell",
+    engine="sglang",
+    version=">0.5.8.post1,<0.5.9",
+    confirmed=False,
+    version_source="inferred, nothing read from the image: published with glm5-hopper on launch day "
+    "(sglang#18595, 2026-02-11, built from main with sgl-kernel at bec7fe9e), whose version the "
+    "traceback in zai-org/GLM-5#22 puts between 0.5.8.post1 and 0.5.9",
+    checked_with="0.5.8.post1",
+    also_checked_with=("0.5.9",),
+    **_CUDA12,
+    cuda_source="SGLang's Dockerfile default CUDA 12.9.1 since v0.5.2 (sglang PR #10221); unconfirmed for "
+    "this custom build (a comment in sglang#18595 guesses CUDA 13)",
+    entrypoint=("python3", "-m", "sglang.launch_server"),
+    env=_SGLANG_ENV,
+    renamed=_NSA,
+    bugs=(_SGLANG_TRANSFORMERS,),
+    default=True,
+    targets=("b200",),
+    targets_source="the Blackwell build ('For Blackwell GPU': zai-org/GLM-5 README, sglang#18595)",
 )
 
 SGLANG_0523 = Release(
@@ -279,11 +317,19 @@ REHEARSAL = Release(
 )
 
 RELEASES: dict[str, Release] = {
-    r.name: r for r in (VLLM_GLM5, VLLM_032, VLLM_032_CU129, SGLANG_GLM5, SGLANG_0523, SGLANG_0523_CU129,
-                        REHEARSAL)
+    r.name: r for r in (VLLM_GLM5, VLLM_032, VLLM_032_CU129, SGLANG_GLM5, SGLANG_GLM5_BLACKWELL, SGLANG_0523,
+                        SGLANG_0523_CU129, REHEARSAL)
 }
 BY_IMAGE: dict[str, Release] = {r.image: r for r in RELEASES.values()}
-DEFAULTS: dict[str, Release] = {r.engine: r for r in RELEASES.values() if r.default}
+
+
+def default_for(engine: str, target: str) -> Release:
+    """The launch image of `engine` built for GPU `target`: what renders without --image."""
+    return next(r for r in RELEASES.values() if r.engine == engine and r.default and r.runs_on(target))
+
+
+# The defaults on the generator's default GPU (h200).
+DEFAULTS: dict[str, Release] = {engine: default_for(engine, "h200") for engine in ("vllm", "sglang")}
 # An image the catalog does not know renders the newest dialect, checked against this release.
 NEWEST: dict[str, Release] = {"vllm": VLLM_032, "sglang": SGLANG_0523}
 
@@ -343,7 +389,8 @@ def _version_text(r: Release) -> str:
 def images_table() -> str:
     """`python generator.py --images`: the catalog, one row per image."""
     head = ("name", "image", "version", "checked with", "CUDA", "driver", "entrypoint", "known bugs")
-    rows = [(r.name + (" (default)" if r.default else ""), r.image, _version_text(r),
+    rows = [(r.name + (f" (default{' on ' + ', '.join(r.targets) if r.targets else ''})" if r.default else ""),
+             r.image, _version_text(r),
              f"{r.engine} {r.checked_with}", "-" if r.cuda is None else str(r.cuda),
              "-" if r.min_driver is None else f">= {r.min_driver}", " ".join(r.entrypoint),
              ", ".join(b.id for b in r.bugs) or "-") for r in RELEASES.values()]

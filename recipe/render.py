@@ -17,7 +17,7 @@ from .gateway import Gateway, error_body
 from .catalog import BENCH_IMAGE
 from .monitoring import (CONFIG_ENV, PROMETHEUS_COMMAND, PROMETHEUS_ENTRYPOINT, RULES_FILE, RULES_PATH,
                          prometheus_config)
-from .profile import DEFAULTS, Profile, default_of, option_name
+from .profile import DEFAULTS, Profile, default_of, option_name, target_recipe
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKSUM_PREFIX = "# generator-checksum: sha256:"
@@ -124,7 +124,7 @@ def engine_command(p: Profile, rank: int = 0) -> list[str]:
         args += e.cpu_pp_args if p.pp > 1 else e.cpu_args
     # What this release needs on top of the engine's recipe (recipe/releases.py), then the
     # user's own flags last (checked by profile.check).
-    return [*args, *e.extra_args, *dialect(p.engine, p.image).args, *p.engine_args]
+    return [*args, *e.extra_args, *dialect(p.engine, p.image).args, *target_recipe(p)[0], *p.engine_args]
 
 
 def engine_env(p: Profile, rank: int = 0) -> dict[str, str | None]:
@@ -132,6 +132,7 @@ def engine_env(p: Profile, rank: int = 0) -> dict[str, str | None]:
     env = {k: v.format(ready_s=p.start_period * 60) for k, v in e.env.items()}
     env.update(e.cache_env)
     env.update(dialect(p.engine, p.image).env)
+    env.update(target_recipe(p)[1])
     if p.offline:
         # Weights are already in the cache: never start a surprise 800 GB download.
         env["HF_HUB_OFFLINE"] = "1"

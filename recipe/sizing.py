@@ -6,8 +6,9 @@ from .catalog import GPUS, MODELS, Gpu, Model
 
 
 def check_fit(p, facts: Model, gpu: Gpu) -> None:
-    # Every GPU type the generator knows is Hopper, so facts.hopper_only needs no check here;
-    # preflight checks the real GPUs' compute capability.
+    # Every GPU type the generator knows is Hopper (sm90) or Blackwell (sm100), both of which
+    # DeepGEMM runs on, so facts.hopper_only needs no check here; preflight checks the real GPUs'
+    # compute capability.
     ranks = p.tp * p.pp  # every GPU of every host holds a slice of the weights
     have = ranks * gpu.memory_gb
     where = f"{ranks}x {gpu.label}" + (f" on {p.nodes} hosts" if p.nodes > 1 else "")

@@ -88,15 +88,16 @@ REFUSALS = [
      "(or --nodes 2 --head-address HEAD_IP: TP over two hosts)"),
     (["--gpu-type", "h100"],
      "Error: --gpu-type h100: zai-org/GLM-5-FP8 needs ~893 GB of GPU memory and 8x H100 has 640 GB. "
-     "Fix: use 8x H200 (--gpu-type h200 --gpus 8), or two hosts of 8x H100 (--nodes 2 --head-address HEAD_IP), "
-     "or --model zai-org/GLM-4.7-FP8 (~430 GB)"),
+     "Fix: use 8x H200 (--gpu-type h200 --gpus 8), or 8x B200 (--gpu-type b200 --gpus 8), or two hosts of 8x H100 "
+     "(--nodes 2 --head-address HEAD_IP), or --model zai-org/GLM-4.7-FP8 (~430 GB)"),
     (["--model", "zai-org/GLM-5"],
      "Error: --gpu-type h200: zai-org/GLM-5 needs ~1786 GB of GPU memory and 8x H200 has 1128 GB. "
      "Fix: use two hosts of 8x H200 (--nodes 2 --head-address HEAD_IP), or --model zai-org/GLM-5-FP8 (~893 GB), "
      "or --model zai-org/GLM-4.7-FP8 (~430 GB)"),
     (["--model", "zai-org/GLM-4.7-FP8", "--gpu-type", "h100", "--gpus", "4"],
      "Error: --gpus 4: zai-org/GLM-4.7-FP8 needs ~430 GB of GPU memory and 4x H100 has 320 GB. "
-     "Fix: use 4x H200 (--gpu-type h200 --gpus 4), or --gpus 8, or 8x H20 (96 GB) (--gpu-type h20 --gpus 8)"),
+     "Fix: use 4x H200 (--gpu-type h200 --gpus 4), or --gpus 8, or 8x H20 (96 GB) (--gpu-type h20 --gpus 8), "
+     "or 4x B200 (--gpu-type b200 --gpus 4)"),
     (["--speculative", "eagle"],
      "Error: --speculative eagle: vLLM cannot run it for GLM: vLLM needs a separate EAGLE draft model, "
      "and GLM ships none. Fix: use --speculative mtp, or off"),

@@ -153,8 +153,8 @@ REFUSALS = [
      "1280 GB. Fix: use two hosts of 8x H200 (--gpu-type h200), or --model zai-org/GLM-4.7-FP8 (~430 GB)"),
     (["--gpu-type", "h20"],
      "Error: --gpu-type h20: zai-org/GLM-5-FP8 needs ~893 GB of GPU memory and 8x H20 (96 GB) has 768 GB. "
-     "Fix: use 8x H200 (--gpu-type h200 --gpus 8), or two hosts of 8x H20 (96 GB) (--nodes 2 "
-     "--head-address HEAD_IP), or --model zai-org/GLM-4.7-FP8 (~430 GB)"),
+     "Fix: use 8x H200 (--gpu-type h200 --gpus 8), or 8x B200 (--gpu-type b200 --gpus 8), or two hosts of "
+     "8x H20 (96 GB) (--nodes 2 --head-address HEAD_IP), or --model zai-org/GLM-4.7-FP8 (~430 GB)"),
     (["--nodes", "3"], "Error: Invalid value for '--nodes': 3 is not in the range 1<=x<=2."),
     ([*H, "--prometheus-port", "9191"],
      "Error: --prometheus-port 9191: two-host renders have no monitoring profile (make monitoring runs beside "

@@ -18,7 +18,7 @@ import yaml
 
 from recipe.engines import ENGINES
 from recipe.goldens import GOLDEN_DIR, MATRIX, NODES_MATRIX
-from recipe.profile import Profile
+from recipe.profile import Profile, target_recipe
 from recipe.releases import DEFAULTS, NEWEST, RELEASES, dialect
 from stack.rendered import load_render
 
@@ -60,6 +60,18 @@ def _set(key: str, value):
     return edit
 
 
+def _env(name: str, value: str):
+    def edit(svc):
+        svc["environment"][name] = value
+    return edit
+
+
+def _append(*args: str):
+    def edit(svc):
+        svc["command"] += list(args)
+    return edit
+
+
 def _model_as_flag(svc):
     """vLLM: the model moved from the positional model_tag to a trailing --model flag."""
     model = svc["command"].pop(0)
@@ -89,6 +101,15 @@ NEGATIVES = {
     "vllm-nnodes-not-a-number": ("vllm", _flag_value("--nnodes", "two"), "two", "vllm-fp8-2x8h100-node1"),
     "sglang-node-rank-not-a-number": ("sglang", _flag_value("--node-rank", "one"), "one",
                                       "sglang-fp8-2x8h100-node1"),
+    # A GPU recipe's environment: vLLM's envs.py takes skip, full or relax.
+    "vllm-deep-gemm-warmup-misspelled": ("vllm", _env("VLLM_DEEP_GEMM_WARMUP", "skipp"), "VLLM_DEEP_GEMM_WARMUP",
+                                         "vllm-b200"),
+    # Why the B200 recipe flags are not rendered on the launch images (catalog.Recipe.since):
+    # what their version is checked with has no trtllm DSA backend and no dsa attention backend.
+    "sglang-launch-image-no-trtllm-dsa": ("sglang", _append("--nsa-decode-backend", "trtllm"), "trtllm",
+                                          "sglang-b200"),
+    "sglang-launch-image-no-dsa-attention": ("sglang", _append("--attention-backend", "dsa"), "dsa",
+                                             "sglang-b200"),
 }
 
 # Accepted by the engine, but not what the default profile says: the value comparison must catch
@@ -119,12 +140,6 @@ WRONG_VALUES = {
 def _source(spec: tuple) -> str:
     """The golden a negative case mutates: its engine's default render unless it names one."""
     return spec[3] if len(spec) > 3 else f"{spec[0]}-default"
-
-
-def _append(*args: str):
-    def edit(svc):
-        svc["command"] += list(args)
-    return edit
 
 
 def _version_negatives() -> dict:
@@ -270,6 +285,11 @@ def expected_sglang(p: Profile, rank: int = 0) -> dict:
     if p.max_num_seqs is not None:
         want["max_running_requests"] = p.max_num_seqs
     want["kv_cache_dtype"] = ENGINES["sglang"].kv_dtypes[p.kv_cache_dtype]
+    # The GPU's recipe (catalog.Recipe), flag-value pairs; without it, no backend or
+    # quantization is asked for (the engine picks them; an FP8 checkpoint says FP8 itself).
+    recipe = dict(zip(target_recipe(p)[0][::2], target_recipe(p)[0][1::2]))
+    want.update(attention_backend=None, quantization=None)
+    want.update({flag.removeprefix("--").replace("-", "_"): value for flag, value in recipe.items()})
     return want
 
 
@@ -301,6 +321,15 @@ def test_parsed_values_are_the_profiles(checkers, name):
     assert got == want, f"{name}: the engine parsed other values than the profile's"
     for flag in filter(None, (rule(p) for rule in OMITTED.values())):
         assert flag not in v["argv"], f"{name}: {flag} rendered though the profile leaves it to the engine"
+
+
+@pytest.mark.parametrize("name", sorted(n for n, (_, p, _) in CASES.items() if target_recipe(p)[1]))
+def test_the_gpu_recipes_environment_is_what_the_engine_reads(checkers, name):
+    """vLLM judges the VLLM_* variables (conformance/vllm.py check_env); the recipe's must be read
+    as rendered."""
+    _, p, _ = CASES[name]
+    read = accepted(checkers, name)["values"]["env"]
+    assert {k: read.get(k) for k in target_recipe(p)[1]} == target_recipe(p)[1]
 
 
 # What the passthrough goldens append with --engine-args, as the engine parsed it.
@@ -396,7 +425,7 @@ def _accepted_parser_names() -> list[tuple[str, str, str]]:
                     if r.cuda is None:
                         build(rehearsal=True, **{kind: name})
                     else:
-                        build(engine=r.engine, image=r.name, **{kind: name})
+                        build(engine=r.engine, image=r.name, gpu_type=(r.targets or ("h200",))[0], **{kind: name})
                 except RecipeError:
                     continue  # refused at render time for this image: nothing to register
                 out.append((r.name, kind, name))
