@@ -417,7 +417,7 @@ def check(p: Profile) -> None:
     if holds is not None and holds is not spec:
         raise RecipeError("--image", p.image, f"it holds {holds.label}, and --engine is {p.engine}",
                           f"use --engine {holds.name}, or a {spec.label} image such as "
-                          f"{releases.DEFAULTS[p.engine].image}")
+                          f"{releases.default_for(p.engine, p.gpu_type).image}")
     check_image_target(p)
     if not SERVED_NAME_RE.fullmatch(p.served_model_name):
         raise RecipeError(

@@ -324,8 +324,10 @@ BY_IMAGE: dict[str, Release] = {r.image: r for r in RELEASES.values()}
 
 
 def default_for(engine: str, target: str) -> Release:
-    """The launch image of `engine` built for GPU `target`: what renders without --image."""
-    return next(r for r in RELEASES.values() if r.engine == engine and r.default and r.runs_on(target))
+    """The launch image of `engine` built for GPU `target`: what renders without --image (for a
+    target none is built for, the first launch image: the caller's checks refuse it there)."""
+    launch = [r for r in RELEASES.values() if r.engine == engine and r.default]
+    return next((r for r in launch if r.runs_on(target)), launch[0])
 
 
 # The defaults on the generator's default GPU (h200).

@@ -30,6 +30,9 @@ REFUSALS = [
      "Error: --image lmsysorg/sglang:glm5-blackwell: the Blackwell build ('For Blackwell GPU': zai-org/GLM-5 "
      "README, sglang#18595), for B200, not H200. Fix: leave --image out (lmsysorg/sglang:glm5-hopper), or use "
      "--image sglang-v0.5.23-cu130 or sglang-v0.5.23-cu129"),
+    ([*B200, "--engine", "sglang", "--image", "vllm/vllm-openai:glm5"],
+     "Error: --image vllm/vllm-openai:glm5: it holds vLLM, and --engine is sglang. Fix: use --engine vllm, or a "
+     "SGLang image such as lmsysorg/sglang:glm5-blackwell"),
     # What the GPU's recipe renders is not given twice.
     ([*B200, "--engine", "sglang", "--image", "sglang-v0.5.23-cu130", "--engine-args", "--dsa-decode-backend flashmla_kv"],
      "Error: --engine-args --dsa-decode-backend: the generator renders --dsa-decode-backend itself. Fix: leave it "
