@@ -8,37 +8,24 @@
 #   REHEARSAL_PORT (8000), PROMETHEUS_PORT (9090): host ports; COMPOSE_PROJECT_NAME: another
 #   project name than the file's, so a second stack on the same daemon does not collide.
 set -euo pipefail
+# shellcheck source=scripts/lib/rehearsal.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/rehearsal.sh"
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$ROOT"
-export CACHE=$(realpath -m "${CACHE:-$ROOT/.cache}")
-PY=${PY:-$ROOT/.venv/bin/python}
 PORT=${REHEARSAL_PORT:-8000}
 PROM_PORT=${PROMETHEUS_PORT:-9090}
 TINY_HF=$(realpath -m "${TINY_HF:-$CACHE/tiny-hf}")
 FILE=compose/rehearsal-bench.yaml
-log() { printf '\nrehearse-bench: %s\n' "$*" >&2; }
 
-had_daemon=0
-scripts/docker.sh status >/dev/null 2>&1 && had_daemon=1
-scripts/docker.sh up >&2
-eval "$(scripts/docker.sh env)"
-
-cleanup() {
-    local code=$?
+stack_down() {
     log "down -v"
-    docker compose -f "$FILE" --profile monitoring --profile bench down -v --remove-orphans >&2 || true
-    [ "$had_daemon" = 1 ] || scripts/docker.sh down >&2 || true
-    exit $code
+    docker compose -f "$FILE" --profile monitoring --profile bench down -v --remove-orphans >&2
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+rehearsal_up
 
 t0=$SECONDS
 log "images (cached by their inputs) and the tiny model"
-for image in engine bench prometheus; do scripts/images.sh "$image" >&2; done
-[ -x "$CACHE/vllm-venv/bin/python" ] || scripts/vllm-env.sh "$CACHE" >&2
-"$CACHE/vllm-venv/bin/python" scripts/tinymodel.py --hf-home "$TINY_HF" >&2
+rehearsal_images engine bench prometheus
+rehearsal_tiny_model
 
 "$PY" generator.py --rehearsal --port "$PORT" --prometheus-port "$PROM_PORT" \
     --hf-cache "$TINY_HF" --output "$FILE" --force

@@ -11,11 +11,9 @@
 # second host" (it exits 0 once the worker has joined). Passes when both exit 0.
 # Nothing is left running, pass or fail: both projects down -v, the network removed.
 set -euo pipefail
+# shellcheck source=scripts/lib/rehearsal.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/rehearsal.sh"
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$ROOT"
-export CACHE=$(realpath -m "${CACHE:-$ROOT/.cache}")
-PY=${PY:-$ROOT/.venv/bin/python}
 PORT=${REHEARSAL_NODES_PORT:-18700}
 # A tiny-model folder of its own: the two-layer build (make tiny-model's has one layer).
 TINY_HF=$(realpath -m "${TINY_HF:-$CACHE/tiny-hf-nodes}")
@@ -33,34 +31,23 @@ LOGS=$CACHE/rehearsal-nodes
 # (glm5-compose/vllm-cpu:rehearsal) may be rebuilt from another checkout while this runs, and
 # Compose recreates a container whose image changed under it.
 ENGINE_IMAGE=${REHEARSAL_NODES_IMAGE:-glm5-compose/vllm-cpu:rehearsal-nodes}
-log() { printf '\nrehearse-nodes: %s\n' "$*" >&2; }
-
-had_daemon=0
-scripts/docker.sh status >/dev/null 2>&1 && had_daemon=1
-scripts/docker.sh up >&2
-eval "$(scripts/docker.sh env)"
 
 worker_pid=
-cleanup() {
-    local code=$?
-    [ -n "$worker_pid" ] && kill "$worker_pid" 2>/dev/null || true
+stack_down() {
+    [ -n "$worker_pid" ] && kill "$worker_pid" 2>/dev/null
     log "down -v (both hosts), network $NETWORK removed"
-    COMPOSE_PROJECT_NAME=$WORKER_PROJECT docker compose -f "$WORKER_FILE" down -v --remove-orphans >&2 || true
-    COMPOSE_PROJECT_NAME=$HEAD_PROJECT docker compose -f "$HEAD_FILE" --profile smoke down -v --remove-orphans >&2 || true
-    docker network rm "$NETWORK" >/dev/null 2>&1 || true
-    [ "$had_daemon" = 1 ] || scripts/docker.sh down >&2 || true
-    exit $code
+    COMPOSE_PROJECT_NAME=$WORKER_PROJECT docker compose -f "$WORKER_FILE" down -v --remove-orphans >&2
+    COMPOSE_PROJECT_NAME=$HEAD_PROJECT docker compose -f "$HEAD_FILE" --profile smoke down -v --remove-orphans >&2
+    docker network rm "$NETWORK" >/dev/null 2>&1
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+rehearsal_up
 
 t0=$SECONDS
 log "images (cached by their inputs) and the tiny model"
-ENGINE_IMAGE=$ENGINE_IMAGE scripts/images.sh engine >&2
-scripts/images.sh sidecar >&2
-[ -x "$CACHE/vllm-venv/bin/python" ] || scripts/vllm-env.sh "$CACHE" >&2
+ENGINE_IMAGE=$ENGINE_IMAGE rehearsal_images engine
+rehearsal_images sidecar
 # Two layers, one per pipeline stage (the second adds nothing: same replies).
-"$CACHE/vllm-venv/bin/python" scripts/tinymodel.py --layers 2 --hf-home "$TINY_HF" >&2
+rehearsal_tiny_model --layers 2
 log "ready in $((SECONDS - t0)) s"
 
 "$PY" generator.py --rehearsal --nodes 2 --head-address "$HEAD_ADDRESS" --port "$PORT" \

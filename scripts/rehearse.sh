@@ -13,11 +13,9 @@
 # as the HF cache. A Docker daemon is found or started (scripts/docker.sh); one started here is
 # stopped here. Nothing is left running, pass or fail.
 set -euo pipefail
+# shellcheck source=scripts/lib/rehearsal.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/rehearsal.sh"
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$ROOT"
-export CACHE=$(realpath -m "${CACHE:-$ROOT/.cache}")
-PY=${PY:-$ROOT/.venv/bin/python}
 MODE=${1:-positive}
 PORT=${REHEARSAL_PORT:-8000}
 # The HF cache holding the tiny model (make tiny-model's by default; another build for a
@@ -30,28 +28,17 @@ case $MODE in
              EXTRA=(--gateway --tls-cert secrets/tls.crt --tls-key secrets/tls.key) ;;
     *) echo "usage: $0 [positive|negative|gateway]" >&2; exit 2 ;;
 esac
-log() { printf '\nrehearse: %s\n' "$*" >&2; }
 
-had_daemon=0
-scripts/docker.sh status >/dev/null 2>&1 && had_daemon=1
-scripts/docker.sh up >&2
-eval "$(scripts/docker.sh env)"
-
-cleanup() {
-    local code=$?
+stack_down() {
     log "down -v"
-    docker compose -f "$FILE" --profile smoke down -v --remove-orphans >&2 || true
-    [ "$had_daemon" = 1 ] || scripts/docker.sh down >&2 || true
-    exit $code
+    docker compose -f "$FILE" --profile smoke down -v --remove-orphans >&2
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+rehearsal_up
 
 t0=$SECONDS
 log "images (cached by their inputs)"
-scripts/images.sh all >&2
-[ -x "$CACHE/vllm-venv/bin/python" ] || scripts/vllm-env.sh "$CACHE" >&2
-"$CACHE/vllm-venv/bin/python" scripts/tinymodel.py --hf-home "$TINY_HF" >&2
+rehearsal_images all
+rehearsal_tiny_model
 log "images and tiny model ready in $((SECONDS - t0)) s"
 
 mkdir -p reports
