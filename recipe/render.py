@@ -210,20 +210,26 @@ def render_compose(p: Profile, out_dir: Path | None = None, rank: int = 0) -> st
         node = {"rank": rank, "role": "head" if head else "worker", "head_address": p.head_address}
     project = f"glm5-{'rehearsal' if p.rehearsal else p.engine}" + (f"-node{rank}" if node else "")
     gateway = gateway_service(p, f"{bind}:{p.port}", root_rel)
-    # Benchmarks and monitoring reach the engine on the compose network: one host only.
-    side = p.nodes == 1
+    # The engine's own API, as the head's other services reach it: on the host's network stack
+    # (two GPU hosts), at the head's fixed address (the two-host rehearsal's shared network,
+    # where both hosts' services are called engine), else by name on the compose network.
+    engine_url = (f"http://{api_host}:{api_port}" if on_host else f"http://{p.head_address}:{e.port}" if node
+                  else f"http://engine:{e.port}")
     bench = monitoring = None
-    if side:
+    if head:
         bench = {
             "image": BENCH_IMAGE,
-            # The engine itself on the compose network, not the gateway: its /metrics is there
-            # (the gateway passes only the serving routes) and no key is needed.
-            "url": f"http://engine:{e.port}",
+            # The engine itself, not the gateway: its /metrics is there (the gateway passes only
+            # the serving routes) and no key is needed.
+            "url": engine_url,
             "workloads": " ".join(target.bench_workloads),
             "cpus": target.bench_cpus,
             # The published numbers are compared on the same hardware: COUNTxTYPE.
-            "hardware": f"{p.gpus}x{target.name.upper()}" if target.gpu else None,
+            "hardware": f"{p.gpus * p.nodes}x{target.name.upper()}" if target.gpu else None,
         }
+    # Monitoring scrapes and serves on the compose network (Prometheus and Grafana by name,
+    # their ports published on 127.0.0.1): one host only.
+    if p.nodes == 1:
         monitoring = {
             "prometheus_image": target.prometheus_image,
             "prometheus_entrypoint": PROMETHEUS_ENTRYPOINT,
@@ -265,10 +271,9 @@ def render_compose(p: Profile, out_dir: Path | None = None, rank: int = 0) -> st
                      f"'http://{api_host}:{api_port}/health', timeout=5)"] if head else None,
         smoke=head,
         # Both hosts' services are called engine: on a shared network, name the head by address.
-        smoke_url=(gateway["url"] if gateway else f"http://{api_host}:{api_port}" if on_host
-                   else f"http://{p.head_address}:{e.port}" if node else f"http://engine:{e.port}"),
+        smoke_url=gateway["url"] if gateway else engine_url,
         # The gateway keeps /metrics off its routes: the spec-decode check reads the engine's.
-        metrics_url=f"http://engine:{e.port}" if gateway else None,
+        metrics_url=engine_url if gateway else None,
         devices=["/dev/infiniband"] if p.ib else [],
         # RDMA registers (pins) memory: IPC_LOCK, as vLLM's multi-node docs say for GPUDirect.
         cap_add=["IPC_LOCK"] if p.ib else [],

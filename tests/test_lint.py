@@ -73,13 +73,14 @@ def expected_suppressed(p) -> list[tuple[str, str]]:
     if p.hf_cache == "/root" or p.hf_cache.startswith("/root/"):
         out.append(("CL-0025", "engine"))
     if p.nodes > 1 and not p.rehearsal:
-        out += [("CL-0008", "engine"), ("CL-0008", "smoke")]
+        out += [("CL-0008", "engine"), ("CL-0008", "smoke"), ("CL-0008", "bench")]
     if p.ib:
         out.append(("CL-0029", "engine"))
-    if p.nodes == 1:  # the bench and monitoring profiles
-        out += [("CL-0019", "bench"), ("CL-0019", "prometheus")]
-        if p.hf_cache == "/root" or p.hf_cache.startswith("/root/"):
-            out.append(("CL-0013", "bench"))
+    out.append(("CL-0019", "bench"))  # the bench profile: one host, or the head of two
+    if p.hf_cache == "/root" or p.hf_cache.startswith("/root/"):
+        out.append(("CL-0013", "bench"))
+    if p.nodes == 1:  # the monitoring profile
+        out.append(("CL-0019", "prometheus"))
         if not p.rehearsal:
             out.append(("CL-0019", "grafana"))
     return sorted(out)

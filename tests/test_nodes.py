@@ -20,7 +20,7 @@ def loaded(compose_config):
     out = {}
     for name, rank in FILES:
         result = compose_config(GOLDEN / f"{name}-node{rank}.yaml", "--format", "json",
-                                env={"HF_TOKEN": "", "COMPOSE_PROFILES": "smoke"})
+                                env={"HF_TOKEN": "", "COMPOSE_PROFILES": "smoke,bench,monitoring"})
         assert result.returncode == 0, f"{name}-node{rank}: {result.stderr}"
         out[name, rank] = json.loads(result.stdout)
     return out
@@ -78,6 +78,12 @@ def test_head_serves_the_worker_joins(name, rank, loaded):
         assert "healthcheck" in engine and "smoke" in cfg["services"]
         url = cfg["services"]["smoke"]["environment"]["SMOKE_BASE_URL"]
         assert url == (f"http://127.0.0.1:{p.port}" if gpu else f"http://{p.head_address}:{spec.port}")
+        # make bench on the head: where the sidecar reaches the engine; monitoring is one-host.
+        bench = cfg["services"]["bench"]
+        assert bench["environment"]["BENCH_BASE_URL"] == url and bench["profiles"] == ["bench"]
+        assert (bench.get("network_mode"), list(bench.get("networks", ()))) == \
+            (("host", []) if gpu else (None, ["glm5-nodes-rehearsal"]))
+        assert not {"prometheus", "grafana"} & set(cfg["services"])
     else:
         assert "healthcheck" not in engine and list(cfg["services"]) == ["engine"]
     if p.ib:

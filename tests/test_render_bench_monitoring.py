@@ -69,10 +69,15 @@ def test_rehearsal_uses_the_local_prometheus_and_no_grafana():
     assert config["scrape_configs"][0]["scrape_timeout"] == "5s"  # never above the interval
 
 
-def test_two_hosts_render_neither_profile():
-    doc = services(engine="sglang", nodes=2, gpu_type="h100", head_address="10.0.0.1")
-    assert not {"bench", "prometheus", "grafana"} & set(doc["services"])
-    assert "prometheus-data" not in doc["volumes"]
+def test_two_hosts_bench_from_the_head_and_no_monitoring():
+    prof = profile.build(engine="sglang", nodes=2, gpu_type="h100", head_address="10.0.0.1")
+    head, worker = (yaml.safe_load(render.render_compose(prof, rank=rank)) for rank in (0, 1))
+    # The head's bench shares its host network and measures the API where the sidecar does.
+    bench = head["services"]["bench"]
+    assert bench["network_mode"] == "host" and bench["environment"]["BENCH_BASE_URL"] == f"http://127.0.0.1:{prof.port}"
+    assert bench["environment"]["BENCH_HARDWARE"] == "16xH100"
+    assert not {"prometheus", "grafana"} & set(head["services"]) and "prometheus-data" not in head["volumes"]
+    assert set(worker["services"]) == {"engine"}
 
 
 @pytest.mark.parametrize("args, message", [
