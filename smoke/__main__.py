@@ -147,9 +147,9 @@ def _opt(*decls, envvar, **kw):
       show_default=True, help="Speculative decoding the engine was started with: mtp (vLLM) or eagle (SGLang) "
                               "turn on the spec-decode check, which reads /metrics.")
 @_opt("--spec-floor", envvar="SMOKE_SPEC_FLOOR", type=FLOOR,
-      help="Acceptance length below which spec-decode fails, for a draft setup other than the recipe's "
-           "(e.g. another number of speculative tokens).  [default: "
-           + ", ".join(f"{method} {floor}" for method, floor in spec.FLOORS.items()) + "]")
+      help="Acceptance length below which spec-decode fails, for a draft setup these floors do not describe "
+           "(e.g. a draft model of your own).  [default: "
+           + ", ".join(f"{method} {floor}" for method, floor in spec.FLOORS.items()) + ", at most 1 + N/2 with --spec-tokens N]")
 @_opt("--spec-tokens", envvar="SMOKE_SPEC_TOKENS", type=click.IntRange(1, 64), metavar="N",
       help="Speculative tokens per step the engine drafts (the render sets it): the floor is capped at 1 + N/2, "
            "below the 1 + N a step can reach.")
