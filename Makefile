@@ -90,7 +90,7 @@ rehearse-negative: $(VENV)/.stamp ## the same with a wrong tool parser: passes i
 rehearse-gateway: $(VENV)/.stamp ## the stack behind the gateway (keys, TLS): sidecar through it, routes and keys from outside
 	CACHE=$(CACHE) PY=$(PY) scripts/rehearse.sh gateway
 
-rehearse-nodes: $(VENV)/.stamp ## two hosts on one machine: head and worker containers, PP 2 over both, sidecar via the head
+rehearse-nodes: $(VENV)/.stamp ## two hosts on one machine: head and worker containers, PP 2 over both, sidecar and bench via the head
 	CACHE=$(CACHE) PY=$(PY) scripts/rehearse-nodes.sh
 
 test-docker: $(VENV)/.stamp ## Docker-marked tests (make up's follower, images); needs make docker-up

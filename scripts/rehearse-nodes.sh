@@ -8,7 +8,8 @@
 # multi-node flags (mp executor, --nnodes 2, --node-rank, --master-addr, --headless on the
 # worker). Then, as an operator would: `make up` with the head's file (it follows the load and
 # runs the sidecar against the head's API), and `make up` with the worker's file on "the
-# second host" (it exits 0 once the worker has joined). Passes when both exit 0.
+# second host" (it exits 0 once the worker has joined), then `make bench` with the head's file
+# (AIPerf from the head, against the engine both hosts serve). Passes when all three do.
 # Nothing is left running, pass or fail: both projects down -v, the network removed.
 set -euo pipefail
 # shellcheck source=scripts/lib/rehearsal.sh
@@ -37,7 +38,8 @@ stack_down() {
     [ -n "$worker_pid" ] && kill "$worker_pid" 2>/dev/null
     log "down -v (both hosts), network $NETWORK removed"
     COMPOSE_PROJECT_NAME=$WORKER_PROJECT docker compose -f "$WORKER_FILE" down -v --remove-orphans >&2
-    COMPOSE_PROJECT_NAME=$HEAD_PROJECT docker compose -f "$HEAD_FILE" --profile smoke down -v --remove-orphans >&2
+    COMPOSE_PROJECT_NAME=$HEAD_PROJECT docker compose -f "$HEAD_FILE" --profile smoke --profile bench \
+        down -v --remove-orphans >&2
     docker network rm "$NETWORK" >/dev/null 2>&1
 }
 rehearsal_up
@@ -45,7 +47,7 @@ rehearsal_up
 t0=$SECONDS
 log "images (cached by their inputs) and the tiny model"
 ENGINE_IMAGE=$ENGINE_IMAGE rehearsal_images engine
-rehearsal_images sidecar
+rehearsal_images sidecar bench
 # Two layers, one per pipeline stage (the second adds nothing: same replies).
 rehearsal_tiny_model --layers 2
 log "ready in $((SECONDS - t0)) s"
@@ -83,4 +85,14 @@ if [ "$worker_code" != 0 ] || [ "$head_code" != 0 ]; then
     exit 1
 fi
 grep -q "joined the head: rank 1 of 2 (PP rank 1)" "$LOGS/worker.log"
-log "two hosts rehearsed: the worker joined, the head served PP 2 over both and the sidecar passed"
+
+log "head: make bench with $HEAD_FILE"
+t2=$SECONDS
+start_mark=$(date -u +%Y%m%dT%H%M%SZ)
+COMPOSE_PROJECT_NAME=$HEAD_PROJECT make --no-print-directory bench COMPOSE_FILE="$HEAD_FILE" ARGS="--level-timeout 600"
+log "make bench: $((SECONDS - t2)) s"
+report=$(ls -1 reports/bench-*.json | awk -v m="reports/bench-$start_mark" '$0 >= m' | tail -n 1)
+[ -n "$report" ] || { log "no reports/bench-*.json written by this run"; exit 1; }
+BENCH_REPORT="$report" BENCH_URL="http://$HEAD_ADDRESS:8000" \
+    "$PY" -m pytest -q -m docker tests/rehearsal/test_bench_live.py
+log "two hosts rehearsed: the worker joined, the head served PP 2 over both, the sidecar passed and make bench measured it"

@@ -1,8 +1,10 @@
 """On the live rehearsal stack (scripts/rehearse-bench.sh starts it and runs `make bench`): the
 bench report is real, and the monitoring profile's Prometheus scrapes the real engine and
-evaluates the recording rules.
+evaluates the recording rules. scripts/rehearse-nodes.sh runs the report's tests on the bench
+it ran from the two-host head (no monitoring there).
 
-BENCH_REPORT: the JSON `make bench` just wrote; PROMETHEUS_URL: Prometheus's published port.
+BENCH_REPORT: the JSON `make bench` just wrote; BENCH_URL: the engine it should have measured
+(optional); PROMETHEUS_URL: Prometheus's published port (its tests skip without it).
 """
 
 import json
@@ -16,8 +18,9 @@ import pytest
 
 pytestmark = [
     pytest.mark.docker,
-    pytest.mark.skipif(not os.environ.get("PROMETHEUS_URL"), reason="make rehearse-bench runs these"),
+    pytest.mark.skipif(not os.environ.get("BENCH_REPORT"), reason="make rehearse-bench and rehearse-nodes run these"),
 ]
+needs_prometheus = pytest.mark.skipif(not os.environ.get("PROMETHEUS_URL"), reason="make rehearse-bench runs these")
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +49,8 @@ def test_the_report_holds_real_numbers_for_every_level(report):
         assert engine["kv_usage_peak"] is not None and engine["preemptions"] == 0
     assert doc["client_cpu_ms_per_request"] > 0
     assert doc["tokenizer"] == "glm5-compose/tiny-glm5"  # from /v1/models, read offline
+    if os.environ.get("BENCH_URL"):  # the two-host head's engine, at its address on the network
+        assert doc["base_url"] == os.environ["BENCH_URL"]
 
 
 def test_the_table_and_the_plot_are_written(report):
@@ -74,6 +79,7 @@ def eventually(expr: str, deadline_s: float = 90) -> list[dict]:
         time.sleep(3)
 
 
+@needs_prometheus
 def test_prometheus_scrapes_the_engine():
     (up,) = eventually('up{job="engine"}')
     assert up["value"][1] == "1"
@@ -82,6 +88,7 @@ def test_prometheus_scrapes_the_engine():
     assert eventually("vllm:kv_cache_usage_perc")
 
 
+@needs_prometheus
 def test_the_recording_rules_have_results():
     kv = eventually('glm5:kv_cache_usage:ratio_max{engine="vllm"}')
     assert kv and 0 <= float(kv[0]["value"][1]) <= 1
