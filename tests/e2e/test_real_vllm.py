@@ -142,7 +142,7 @@ def test_spec_decode_reads_a_speculating_vllm_s_own_counters(tmp_path):
     # the real engine's counters (a run with too few drafts would SKIP both).
     # (Other checks may fail too: with ngram, vLLM 0.32 on CPU mixes text across batched
     # requests; they are not judged here.) prompt_lookup_min 1: with 2 the number of drafts a
-    # run makes swung from 116 to 29, under the 32 the check needs; with 1 it is ~280-400.
+    # run makes swung from 116 to 29, under the 32 the check needs; with 1 it was 117 to 400.
     ngram = json.dumps({"method": "ngram", "num_speculative_tokens": 3, "prompt_lookup_min": 1, "prompt_lookup_max": 4})
     unreachable, nothing_below = smoke_runs(
         rendered_vllm_args(), tmp_path, "ngram", ("--speculative", "mtp", "--spec-floor", "4.5"),
