@@ -1,3 +1,4 @@
+import json
 import os
 import subprocess
 import sys
@@ -38,6 +39,19 @@ def compose_config():
         )
 
     return run
+
+
+@pytest.fixture(scope="session")
+def compose_model(compose_config):
+    """A rendered file as Compose itself resolves it (interpolation, ~, defaults), as a dict:
+    `compose_model(path, profiles="smoke")`, with HF_TOKEN empty. Fails the test on a refusal."""
+
+    def load(path: Path, profiles: str = "smoke") -> dict:
+        result = compose_config(path, "--format", "json", env={"HF_TOKEN": "", "COMPOSE_PROFILES": profiles})
+        assert result.returncode == 0, f"{path.name}: {result.stderr}"
+        return json.loads(result.stdout)
+
+    return load
 
 
 @pytest.fixture

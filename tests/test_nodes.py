@@ -1,8 +1,6 @@
 """Two hosts (--nodes 2): one file per host, each through the real Compose v2 loader; the
 refusals; what the head and the worker each carry."""
 
-import json
-
 import pytest
 
 from recipe.engines import ENGINES
@@ -16,14 +14,9 @@ IDS = [f"{name}-node{rank}" for name, rank in FILES]
 
 
 @pytest.fixture(scope="module")
-def loaded(compose_config):
-    out = {}
-    for name, rank in FILES:
-        result = compose_config(GOLDEN / f"{name}-node{rank}.yaml", "--format", "json",
-                                env={"HF_TOKEN": "", "COMPOSE_PROFILES": "smoke,bench,monitoring"})
-        assert result.returncode == 0, f"{name}-node{rank}: {result.stderr}"
-        out[name, rank] = json.loads(result.stdout)
-    return out
+def loaded(compose_model):
+    return {(name, rank): compose_model(GOLDEN / f"{name}-node{rank}.yaml", "smoke,bench,monitoring")
+            for name, rank in FILES}
 
 
 def test_the_issue_command_renders_a_head_and_a_worker_for_each_engine(run, tmp_path):
