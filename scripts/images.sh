@@ -198,28 +198,19 @@ build_app() {  # build_app APP IMAGE WHAT: the root Dockerfile's target APP, tag
 build_sidecar() { build_app smoke "$SIDECAR_IMAGE" sidecar; }
 build_bench() { build_app bench "$BENCH_IMAGE" bench; }
 
-build_gateway() {
-    local h
+build_package() {  # build_package IMAGE DOCKERFILE WHAT: one of Debian's packages on the base
+    local image=$1 dockerfile=$2 what=$3 h
     build_base
-    h=$( (hash_paths rehearsal/gateway.Dockerfile; image_id "$BASE_IMAGE") | hash_text)
-    if fresh "$GATEWAY_IMAGE" "$h"; then log "$GATEWAY_IMAGE is up to date"; return 0; fi
-    log "building $GATEWAY_IMAGE from Debian's nginx package on $BASE_IMAGE"
-    # --network host: apt reaches the Debian mirror through the host. The context is the
+    h=$( (hash_paths "$dockerfile"; image_id "$BASE_IMAGE") | hash_text)
+    if fresh "$image" "$h"; then log "$image is up to date"; return 0; fi
+    log "building $image (Debian's $what package) on $BASE_IMAGE"
+    # --network host: apt reaches Debian's mirror through the host. The context is the
     # Dockerfile alone (on stdin): it copies nothing.
-    timed "gateway build" docker build -q --force-rm --network host --build-arg BASE="$BASE_IMAGE" \
-        --label "$LABEL=$h" -t "$GATEWAY_IMAGE" - <"$ROOT/rehearsal/gateway.Dockerfile" >/dev/null
+    timed "$what build" docker build -q --force-rm --network host --build-arg BASE="$BASE_IMAGE" \
+        --label "$LABEL=$h" -t "$image" - <"$ROOT/$dockerfile" >/dev/null
 }
-
-build_prometheus() {
-    local h
-    build_base
-    h=$( (hash_paths monitoring/prometheus.Dockerfile; image_id "$BASE_IMAGE") | hash_text)
-    if fresh "$PROMETHEUS_IMAGE" "$h"; then log "$PROMETHEUS_IMAGE is up to date"; return 0; fi
-    log "building $PROMETHEUS_IMAGE (Debian's prometheus package) on $BASE_IMAGE"
-    # --network host: apt reaches Debian's mirror through the host. No context is needed.
-    timed "prometheus build" docker build -q --force-rm --network host --build-arg BASE="$BASE_IMAGE" \
-        --label "$LABEL=$h" -t "$PROMETHEUS_IMAGE" - <"$ROOT/monitoring/prometheus.Dockerfile" >/dev/null
-}
+build_gateway() { build_package "$GATEWAY_IMAGE" rehearsal/gateway.Dockerfile nginx; }
+build_prometheus() { build_package "$PROMETHEUS_IMAGE" monitoring/prometheus.Dockerfile prometheus; }
 
 if [ "${1:-}" = inputs ]; then  # no daemon needed: what the hash and the context of an app's image hold
     case "${2:-}" in smoke|bench) dockerfile_inputs "$2"; exit 0 ;; esac
