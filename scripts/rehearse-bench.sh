@@ -35,14 +35,9 @@ docker compose -f "$FILE" --profile monitoring up -d --wait engine prometheus >&
 log "healthy in $((SECONDS - t1)) s"
 
 log "make bench"
-t2=$SECONDS
-start_mark=$(date -u +%Y%m%dT%H%M%SZ)
-make --no-print-directory bench COMPOSE_FILE="$FILE" ARGS="--level-timeout 600"
-log "make bench: $((SECONDS - t2)) s"
-report=$(ls -1 reports/bench-*.json | awk -v m="reports/bench-$start_mark" '$0 >= m' | tail -n 1)
-[ -n "$report" ] || { log "no reports/bench-*.json written by this run"; exit 1; }
+rehearsal_bench "$FILE"
 
 log "the report, and Prometheus's HTTP API"
-BENCH_REPORT="$report" PROMETHEUS_URL="http://127.0.0.1:$PROM_PORT" \
+BENCH_REPORT="$REPORT" PROMETHEUS_URL="http://127.0.0.1:$PROM_PORT" \
     "$PY" -m pytest -q -m docker tests/rehearsal/test_bench_live.py
 log "done in $((SECONDS - t0)) s"

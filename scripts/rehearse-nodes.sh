@@ -87,12 +87,7 @@ fi
 grep -q "joined the head: rank 1 of 2 (PP rank 1)" "$LOGS/worker.log"
 
 log "head: make bench with $HEAD_FILE"
-t2=$SECONDS
-start_mark=$(date -u +%Y%m%dT%H%M%SZ)
-COMPOSE_PROJECT_NAME=$HEAD_PROJECT make --no-print-directory bench COMPOSE_FILE="$HEAD_FILE" ARGS="--level-timeout 600"
-log "make bench: $((SECONDS - t2)) s"
-report=$(ls -1 reports/bench-*.json | awk -v m="reports/bench-$start_mark" '$0 >= m' | tail -n 1)
-[ -n "$report" ] || { log "no reports/bench-*.json written by this run"; exit 1; }
-BENCH_REPORT="$report" BENCH_URL="http://$HEAD_ADDRESS:8000" \
+COMPOSE_PROJECT_NAME=$HEAD_PROJECT rehearsal_bench "$HEAD_FILE"
+BENCH_REPORT="$REPORT" BENCH_URL="http://$HEAD_ADDRESS:8000" \
     "$PY" -m pytest -q -m docker tests/rehearsal/test_bench_live.py
 log "two hosts rehearsed: the worker joined, the head served PP 2 over both, the sidecar passed and make bench measured it"

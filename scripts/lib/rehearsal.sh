@@ -8,6 +8,8 @@
 #                            (pass, fail, Ctrl-C) runs the script's own stack_down first
 #   rehearsal_images WHAT... scripts/images.sh WHAT for each (cached by their inputs)
 #   rehearsal_tiny_model [ARGS...]  the tiny GLM-format model into $TINY_HF (scripts/tinymodel.py)
+#   rehearsal_bench FILE     `make bench` on FILE's stack (as an operator would); sets REPORT to
+#                            the reports/bench-*.json this run wrote, or fails
 # A script sets TINY_HF and defines stack_down, which runs with errexit off: each step is tried.
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -43,4 +45,13 @@ rehearsal_images() {
 rehearsal_tiny_model() {
     [ -x "$CACHE/vllm-venv/bin/python" ] || scripts/vllm-env.sh "$CACHE" >&2
     "$CACHE/vllm-venv/bin/python" scripts/tinymodel.py "$@" --hf-home "$TINY_HF" >&2
+}
+
+rehearsal_bench() {
+    local t0=$SECONDS start_mark
+    start_mark=$(date -u +%Y%m%dT%H%M%SZ)
+    make --no-print-directory bench COMPOSE_FILE="$1" ARGS="--level-timeout 600"
+    log "make bench: $((SECONDS - t0)) s"
+    REPORT=$(ls -1 reports/bench-*.json | awk -v m="reports/bench-$start_mark" '$0 >= m' | tail -n 1)
+    [ -n "$REPORT" ] || { log "no reports/bench-*.json written by this run"; exit 1; }
 }
